@@ -1,0 +1,41 @@
+"""Errors of the artifact contract, each carrying the HTTP status it maps to."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class ExportError(Exception):
+    """Base error of the `export` package."""
+
+    status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class InvalidReference(ExportError):
+    """A model reference that does not parse (`name`, `name:version`, `name@alias`)."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class ModelNotFound(ExportError):
+    """No model, version or alias of that name in the registry."""
+
+    status = HTTPStatus.NOT_FOUND
+
+
+class IntegrityError(ExportError):
+    """An artifact whose files do not match the sha256 in its manifest."""
+
+    status = HTTPStatus.CONFLICT
+
+
+class ParityError(ExportError):
+    """The exported graph disagrees with the PyTorch module; publishing is blocked."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class ManifestError(ExportError):
+    """A manifest that is missing, unreadable or inconsistent with its artifact."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY

@@ -1,0 +1,115 @@
+"""`manifest.json`: everything an artifact says about itself.
+
+The service builds its request schema and V2 metadata from the manifest alone,
+so every field a consumer needs lives here, never in code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from export.errors import IntegrityError, ManifestError
+from export.signature import Signature
+
+MANIFEST = "manifest.json"
+MODEL_FILE = "model.onnx"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Parity:
+    """Result of comparing ONNX Runtime against PyTorch on the same rows."""
+
+    max_abs_diff: float
+    tolerance: float
+    rows: int
+    passed: bool
+
+
+@dataclass(frozen=True)
+class Manifest:
+    name: str
+    version: str
+    signature: Signature
+    labels: list[str]
+    files: dict[str, str]
+    parity: Parity
+    created_at: str
+    opset: int
+    task: str = ""
+    features: list[str] = field(default_factory=list)
+    preprocessing: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    data_fingerprint: str = ""
+    code_revision: str = ""
+    training: dict[str, Any] = field(default_factory=dict)
+    format: int = FORMAT
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["signature"] = self.signature.to_dict()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Manifest:
+        try:
+            fields = dict(data)
+            fields["signature"] = Signature.from_dict(data["signature"])
+            fields["parity"] = Parity(**data["parity"])
+            return cls(**fields)
+        except (KeyError, TypeError, ValueError) as err:
+            raise ManifestError(f"invalid manifest: {err}") from err
+
+    def write(self, folder: Path) -> Path:
+        path = folder / MANIFEST
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n")
+        return path
+
+    @classmethod
+    def read(cls, folder: Path) -> Manifest:
+        path = folder / MANIFEST
+        try:
+            data = json.loads(path.read_text())
+        except FileNotFoundError as err:
+            raise ManifestError(f"no {MANIFEST} in {folder}") from err
+        except json.JSONDecodeError as err:
+            raise ManifestError(f"{path} is not valid JSON: {err}") from err
+        return cls.from_dict(data)
+
+    def verify_files(self, folder: Path) -> None:
+        """Raise `IntegrityError` unless every listed file has its recorded sha256."""
+        if MODEL_FILE not in self.files:
+            raise ManifestError(f"manifest of {self.name}:{self.version} lists no {MODEL_FILE}")
+        for name, expected in self.files.items():
+            path = folder / name
+            if not path.is_file():
+                raise IntegrityError(f"{self.name}:{self.version}: file {name!r} is missing")
+            actual = sha256_file(path)
+            if actual != expected:
+                raise IntegrityError(
+                    f"{self.name}:{self.version}: sha256 of {name!r} is {actual}, "
+                    f"manifest says {expected}; refusing to load a modified artifact"
+                )
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` so that readers see the old file or the new one, never a part."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,67 @@
+"""The BentoML service: `bentoml serve service.app:Ferry` (or `ferry serve`).
+
+Typed JSON predictions at `POST /predict` (a BentoML API, listed on BentoML's
+OpenAPI page), Open Inference Protocol V2 under `/v2` and details at `/status`
+(a mounted FastAPI app), BentoML's `/livez`, `/readyz` and `/metrics`.
+
+Batching is ours (`service.batcher`), not BentoML's `batchable=True`: measured
+on 2 cores, BentoML's dispatcher sheds load with 503 once its latency budget is
+spent, where ours queues up to a bound and then answers 429 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import bentoml
+from starlette.responses import JSONResponse
+
+from export.errors import ExportError
+from service import handlers
+from service.errors import ServiceError
+from service.metrics import Metrics
+from service.models import ModelSet
+from service.routes import VERSION_HEADER, build_app, error_response
+from service.schemas import PredictResponse
+from service.settings import HttpSettings
+
+log = logging.getLogger("ferry.service")
+http = HttpSettings()
+routes = build_app()
+
+
+@bentoml.service(
+    name="ferry",
+    workers=http.workers,
+    traffic={"timeout": http.timeout_s},
+    logging={"access": {"enabled": http.access_log}},
+)
+@bentoml.asgi_app(routes, path="/")
+class Ferry:
+    """Serves every configured model from the registry, each with its own session and batcher."""
+
+    def __init__(self) -> None:
+        self.metrics = Metrics.create()
+        self.models = ModelSet(on_batch=self.metrics.observe_batch)
+        self.models.load_all()
+        for name, served in self.models.models.items():
+            self.metrics.serving(name, served.runtime.version, served.runtime.providers)
+        routes.state.models = self.models
+        log.info("ferry ready: %s", self.models.status())
+
+    def __is_ready__(self) -> bool:
+        return self.models.ready()
+
+    @bentoml.api(route="/predict")
+    async def predict(self, inputs: dict[str, Any], model: str | None = None) -> PredictResponse:
+        """Score rows: `inputs` maps each input name to a nested list with rows first."""
+        try:
+            body = await handlers.predict(self.models, model, inputs)
+        except (ServiceError, ExportError) as err:
+            return error_response(err)  # type: ignore[return-value]
+        return JSONResponse(body, headers={VERSION_HEADER: body["model_version"]})  # type: ignore[return-value]
+
+    @bentoml.on_shutdown
+    async def shutdown(self) -> None:
+        await self.models.close()

@@ -1,0 +1,155 @@
+"""Adaptive batching on asyncio, framework-free.
+
+Requests queue while the model is busy; when it is free, everything queued (up
+to `max_batch_size` rows) runs as one batch in a worker thread. Nothing waits
+for a timer unless `max_latency_ms` asks for it, so a lone request runs at once
+and batches grow with load. Past `max_queue_rows` waiting rows, new requests
+are refused with `Overloaded` (HTTP 429 + Retry-After) instead of being dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from service.errors import Overloaded
+
+Arrays = dict[str, np.ndarray]
+RunFn = Callable[[Arrays], Arrays]
+BatchHook = Callable[[str, int, int, float], None]  # model, rows, requests, seconds
+
+
+@dataclass
+class _Item:
+    inputs: Arrays
+    rows: int
+    future: asyncio.Future[Arrays]
+    queued_at: float = field(default_factory=time.perf_counter)
+
+
+class Batcher:
+    """Groups requests for one model into batches and runs them one at a time."""
+
+    def __init__(
+        self,
+        run: RunFn,
+        name: str,
+        max_batch_size: int = 64,
+        max_latency_ms: float = 0.0,
+        max_queue_rows: int = 4096,
+        retry_after_s: int = 1,
+        on_batch: BatchHook | None = None,
+    ) -> None:
+        self.run = run
+        self.name = name
+        self.max_batch_size = max_batch_size
+        self.max_latency_s = max_latency_ms / 1000
+        self.max_queue_rows = max_queue_rows
+        self.retry_after_s = retry_after_s
+        self.on_batch = on_batch
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._queued_rows = 0
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        # One thread per model: its batches never wait behind another model's.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{name}")
+
+    @property
+    def queued_rows(self) -> int:
+        return self._queued_rows
+
+    async def submit(self, inputs: Arrays) -> Arrays:
+        """Queue validated inputs and return this request's slice of the batch output."""
+        rows = next(iter(inputs.values())).shape[0]
+        if self._queued_rows + rows > self.max_queue_rows:
+            raise Overloaded(
+                f"model {self.name!r}: {self._queued_rows} rows already queued "
+                f"(limit {self.max_queue_rows}); retry later",
+                self.retry_after_s,
+            )
+        self._ensure_started()
+        assert self._wakeup is not None
+        item = _Item(inputs, rows, asyncio.get_running_loop().create_future())
+        self._queue.append(item)
+        self._queued_rows += rows
+        self._wakeup.set()
+        return await item.future
+
+    async def close(self) -> None:
+        """Finish what is queued, then stop the worker."""
+        while self._queue:
+            await asyncio.sleep(0.001)
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        self._executor.shutdown(wait=True)
+
+    def _ensure_started(self) -> None:
+        if self._task is None or self._task.done():
+            self._wakeup = asyncio.Event()
+            self._task = asyncio.get_running_loop().create_task(self._loop())
+
+    async def _loop(self) -> None:
+        assert self._wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._queue:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+            if self.max_latency_s and self._queued_rows < self.max_batch_size:
+                await self._wait_for_more()
+            batch = self._take()
+            if batch:
+                await self._dispatch(loop, batch)
+
+    async def _wait_for_more(self) -> None:
+        deadline = self._queue[0].queued_at + self.max_latency_s
+        while self._queued_rows < self.max_batch_size and (left := deadline - time.perf_counter()) > 0:
+            await asyncio.sleep(min(left, 0.0005))
+
+    def _take(self) -> list[_Item]:
+        batch: list[_Item] = []
+        rows = 0
+        while self._queue:
+            item = self._queue[0]
+            if batch and rows + item.rows > self.max_batch_size:
+                break
+            self._queue.popleft()
+            self._queued_rows -= item.rows
+            if item.future.cancelled():  # client went away while queued
+                continue
+            batch.append(item)
+            rows += item.rows
+        return batch
+
+    async def _dispatch(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
+        started = time.perf_counter()
+        rows = sum(item.rows for item in batch)
+        try:
+            outputs = await loop.run_in_executor(self._executor, self._run_batch, batch)
+        except Exception as err:  # a failing batch fails its requests, never the loop
+            for item in batch:
+                if not item.future.done():
+                    item.future.set_exception(err)
+            return
+        for item, result in zip(batch, outputs, strict=True):
+            if not item.future.done():
+                item.future.set_result(result)
+        if self.on_batch is not None:
+            self.on_batch(self.name, rows, len(batch), time.perf_counter() - started)
+
+    def _run_batch(self, batch: list[_Item]) -> list[Arrays]:
+        if len(batch) == 1:
+            return [self.run(batch[0].inputs)]
+        names = batch[0].inputs.keys()
+        joined = {n: np.concatenate([item.inputs[n] for item in batch]) for n in names}
+        outputs = self.run(joined)
+        bounds = np.cumsum([item.rows for item in batch])[:-1]
+        split = {n: np.split(out, bounds) for n, out in outputs.items()}
+        return [{n: parts[i] for n, parts in split.items()} for i in range(len(batch))]

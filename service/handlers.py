@@ -1,0 +1,45 @@
+"""What each endpoint does, free of any web framework: payload in, JSON-able dict out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from service.errors import InvalidInput
+from service.models import ModelSet, ServedModel
+from service.protocol import build_response, parse_request
+from service.validation import to_arrays
+
+
+async def predict(models: ModelSet, model: str | None, inputs: Any) -> dict[str, Any]:
+    """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`."""
+    served = models.get(model)
+    if not isinstance(inputs, dict):
+        raise InvalidInput(f"inputs: expected an object of named tensors, got {type(inputs).__name__}")
+    arrays = to_arrays(inputs, served.runtime.signature, models.batching.max_rows_per_request)
+    results = await served.infer(arrays)
+    return typed_response(served, results)
+
+
+def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[str, Any]:
+    runtime = served.runtime
+    body: dict[str, Any] = {
+        "model_name": runtime.name,
+        "model_version": runtime.version,
+        "outputs": {name: value.tolist() for name, value in results.items()},
+        "predictions": None,
+    }
+    labels = runtime.manifest.labels
+    first = results[runtime.signature.outputs[0].name]
+    if labels and first.ndim == 2 and first.shape[1] == len(labels):
+        body["predictions"] = [labels[i] for i in first.argmax(axis=1)]
+    return body
+
+
+async def v2_infer(models: ModelSet, name: str, body: Any) -> dict[str, Any]:
+    """`POST /v2/models/{name}/infer` with JSON tensors."""
+    served = models.get(name)
+    arrays, outputs = parse_request(body, served.runtime.signature, models.batching.max_rows_per_request)
+    results = await served.infer(arrays)
+    return build_response(served.runtime, results, outputs, body)

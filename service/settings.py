@@ -1,0 +1,75 @@
+"""Service configuration, read once at start-up from `FERRY_*` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
+
+
+class RegistrySettings(BaseSettings):
+    """Where artifacts live and which of them to serve."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    registry: Path = Path("registry")
+    # Empty: every model in the registry that has the alias below.
+    models: list[str] = Field(default_factory=list)
+    alias: str = "production"
+
+    @field_validator("models", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        # FERRY_MODELS=tabular,digits reads more naturally than a JSON list.
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+class RuntimeSettings(BaseSettings):
+    """How ONNX Runtime sessions are created."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    providers: list[str] = Field(default_factory=lambda: list(DEFAULT_PROVIDERS))
+    require_gpu: bool = False
+    intra_op_threads: int = Field(default=1, ge=0)
+    warmup_rows: tuple[int, ...] = (1, 8, 64)
+
+    @field_validator("providers", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [v.strip() for v in value.split(",") if v.strip()]
+        return value
+
+
+class BatchSettings(BaseSettings):
+    """Adaptive batching: batches form from what queues while the model is busy."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    max_batch_size: int = Field(default=64, ge=1)
+    # How long a request may wait for others to join it when the model is idle;
+    # 0 dispatches at once, so a lone request never pays for batching.
+    max_latency_ms: float = Field(default=0.0, ge=0)
+    # Rows waiting beyond this are refused with 429 and Retry-After, not dropped.
+    max_queue_rows: int = Field(default=4096, ge=1)
+    max_rows_per_request: int = Field(default=1024, ge=1)
+    retry_after_s: int = Field(default=1, ge=1)
+
+
+class HttpSettings(BaseSettings):
+    """The HTTP server around the models."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=3000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    timeout_s: int = Field(default=60, ge=1)
+    # BentoML's access log costs about a quarter of throughput on small models.
+    access_log: bool = False

@@ -1,0 +1,123 @@
+"""Tabular datasets: the bundled breast-cancer table and user CSV/Parquet files."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn import datasets
+
+from training.errors import DataError
+
+_READERS = {".csv": pd.read_csv, ".parquet": pd.read_parquet, ".pq": pd.read_parquet}
+
+
+@dataclass(frozen=True)
+class Table:
+    """Features `X` (float32, [n, f]), class indices `y` (int64, [n]) and their names."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    labels: list[str]
+    source: str
+
+    @property
+    def rows(self) -> int:
+        return int(self.X.shape[0])
+
+
+def load_breast_cancer() -> Table:
+    """The Wisconsin breast-cancer table bundled with scikit-learn (569 x 30, 2 classes)."""
+    data = datasets.load_breast_cancer()
+    return Table(
+        X=np.ascontiguousarray(data.data, dtype=np.float32),
+        y=np.ascontiguousarray(data.target, dtype=np.int64),
+        feature_names=[str(n) for n in data.feature_names],
+        labels=[str(n) for n in data.target_names],
+        source="sklearn:breast_cancer",
+    )
+
+
+def load_table(path: Path, target: str) -> Table:
+    """Read a CSV or Parquet file; every column but `target` must be a numeric feature."""
+    path = Path(path)
+    frame = _read(path)
+    if target not in frame.columns:
+        columns = ", ".join(map(str, frame.columns))
+        raise DataError(f"{path}: no target column {target!r} (columns: {columns})")
+    features = frame.drop(columns=[target])
+    if features.shape[1] == 0:
+        raise DataError(f"{path}: no feature columns besides the target {target!r}")
+    X = _features(path, features)
+    y, labels = _encode_target(path, frame[target])
+    return Table(X, y, [str(c) for c in features.columns], labels, str(path))
+
+
+def fingerprint(table: Table) -> str:
+    """A content hash of the feature names, features and targets: `sha256:<hex>`."""
+    digest = hashlib.sha256()
+    digest.update("\x1f".join(table.feature_names).encode())
+    digest.update(np.ascontiguousarray(table.X, dtype=np.float32).tobytes())
+    digest.update(np.ascontiguousarray(table.y, dtype=np.int64).tobytes())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _read(path: Path) -> pd.DataFrame:
+    reader = _READERS.get(path.suffix.lower())
+    if reader is None:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use {', '.join(_READERS)}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+    try:
+        frame = reader(path)
+    except pd.errors.EmptyDataError as err:
+        raise DataError(f"{path}: the file is empty") from err
+    except (ValueError, OSError) as err:
+        raise DataError(f"{path}: cannot read: {err}") from err
+    if len(frame) == 0:
+        raise DataError(f"{path}: no data rows (columns: {', '.join(map(str, frame.columns))})")
+    return frame
+
+
+def _features(path: Path, features: pd.DataFrame) -> np.ndarray:
+    bad = [c for c in features.columns if not _is_numeric(features[c])]
+    if bad:
+        column = features[bad[0]]
+        value = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()].iloc[0]
+        names = ", ".join(repr(str(c)) for c in bad)
+        raise DataError(
+            f"{path}: non-numeric feature column(s) {names}; "
+            f"e.g. column {str(bad[0])!r} holds {value!r}"
+        )
+    X = features.to_numpy(dtype=np.float64)
+    finite = np.isfinite(X)
+    if not finite.all():
+        row, col = (int(i[0]) for i in np.nonzero(~finite))
+        raise DataError(
+            f"{path}: feature column {str(features.columns[col])!r} holds {X[row, col]} "
+            f"in data row {row}; features must be finite numbers"
+        )
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    return bool(pd.api.types.is_numeric_dtype(column)) and not pd.api.types.is_bool_dtype(column)
+
+
+def _encode_target(path: Path, target: pd.Series) -> tuple[np.ndarray, list[str]]:
+    if target.isna().any():
+        row = int(np.flatnonzero(target.isna().to_numpy())[0])
+        raise DataError(f"{path}: target column {target.name!r} is empty in data row {row}")
+    classes, y = np.unique(target.to_numpy(), return_inverse=True)
+    if len(classes) < 2:
+        only = ", ".join(map(str, classes))
+        raise DataError(
+            f"{path}: target column {target.name!r} has {len(classes)} class ({only}); need at least 2"
+        )
+    return np.ascontiguousarray(y, dtype=np.int64), [str(c) for c in classes]

@@ -1,0 +1,17 @@
+"""Errors of the `training` package."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class TrainingError(Exception):
+    """Base error of the `training` package."""
+
+    status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
+
+
+class DataError(TrainingError, ValueError):
+    """Training data that cannot be used: unreadable, malformed or unsuitable."""
+
+    status = HTTPStatus.BAD_REQUEST
