@@ -14,7 +14,7 @@ import numpy as np
 from export.signature import Signature, TensorSpec, numpy_dtype
 from service.errors import InvalidInput
 from service.runtime import ModelRuntime
-from service.validation import check_rows, conform
+from service.validation import check_rows, conform, first_non_number
 
 PLATFORM = "onnxruntime_onnx"
 
@@ -86,7 +86,9 @@ def _data_array(data: Any, wire: np.dtype, shape: list[int], field: str) -> np.n
     except ValueError as err:
         raise InvalidInput(f"{field}: rows of different lengths ({err})") from err
     if raw.dtype.kind not in "biuf":
-        raise InvalidInput(f"{field}: expected numbers, got {_first_bad(raw)!r}")
+        where, bad = first_non_number(data)
+        index = "".join(f"[{i}]" for i in where)
+        raise InvalidInput(f"{field}{index}: expected a number, got {bad!r}")
     if raw.dtype.kind == "f" and wire.kind in "iub" and not np.all(np.isfinite(raw) & (raw == np.round(raw))):
         raise InvalidInput(f"{field}: non-integer values for datatype {wire.name}")
     if raw.size != math.prod(shape):
@@ -128,13 +130,6 @@ def build_response(
         for name in names
     ]
     return response
-
-
-def _first_bad(array: np.ndarray) -> Any:
-    for item in array.flat:
-        if not isinstance(item, int | float) or isinstance(item, bool):
-            return item
-    return array.dtype.name
 
 
 def _short(value: Any) -> str:

@@ -6,7 +6,6 @@ the good ones it would have been batched with.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -40,13 +39,17 @@ def to_array(value: Any, spec: TensorSpec, field: str) -> np.ndarray:
             array = np.asarray(value)
         except ValueError as err:
             raise InvalidInput(f"{field}: rows of different lengths ({err})") from err
+        if array.dtype.kind not in "iuf":
+            where, bad = first_non_number(value)
+            raise InvalidInput(f"{field}{_index(where)}: expected a number, got {bad!r}")
     return conform(array, spec, field)
 
 
 def conform(array: np.ndarray, spec: TensorSpec, field: str) -> np.ndarray:
     """Cast a numeric array to the spec's dtype after checking type, shape and values."""
     if array.dtype.kind not in "iuf":
-        raise InvalidInput(f"{field}: expected numbers, got {_first_non_number(array)!r}")
+        where, bad = first_non_number(array.tolist())
+        raise InvalidInput(f"{field}{_index(where)}: expected a number, got {bad!r}")
     expected = spec.shape
     if array.ndim == len(expected) - 1 and array.ndim >= 1:
         array = array[np.newaxis, ...]  # one row given without its batch axis
@@ -87,13 +90,19 @@ def check_rows(arrays: dict[str, np.ndarray], max_rows: int, field: str) -> int:
     return rows
 
 
-def _first_non_number(array: np.ndarray) -> Any:
-    for item in array.flat:
-        if isinstance(item, bool) or not isinstance(item, int | float):
-            return item
-        if isinstance(item, float) and math.isnan(item):
-            return item
-    return array.dtype.name
+def first_non_number(value: Any, where: tuple[int, ...] = ()) -> tuple[tuple[int, ...], Any]:
+    """Index and value of the first leaf that is not an int or float (bools count as bad)."""
+    if isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            found = first_non_number(item, (*where, i))
+            if found[0] != () or not _is_number(found[1]):
+                return found
+        return (), 0
+    return (where, value) if not _is_number(value) else ((), value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _index(where: tuple[int, ...]) -> str:

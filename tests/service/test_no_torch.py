@@ -1,0 +1,27 @@
+"""The serving path must never load torch (nor training): containers ship without it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+SERVING_MODULES = [
+    "service.app",
+    "service.runtime",
+    "service.batcher",
+    "service.routes",
+    "service.models",
+    "export.registry",
+    "ferry.cli",
+]
+
+
+def test_importing_the_service_loads_no_torch() -> None:
+    code = (
+        "import sys\n"
+        + "".join(f"import {m}\n" for m in SERVING_MODULES)
+        + "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'torch', 'training', 'onnxscript'})\n"
+        + "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
