@@ -140,7 +140,12 @@ class Registry:
             tmp = Path(tempfile.mkdtemp(prefix=f".draft-{version}-", dir=folder))
             try:
                 yield Draft(name, version, tmp)
-                Artifact(tmp, Manifest.read(tmp)).verify()
+                manifest = Manifest.read(tmp)
+                if (manifest.name, manifest.version) != (name, version):
+                    raise ManifestError(
+                        f"draft {name}:{version} holds a manifest for {manifest.name}:{manifest.version}"
+                    )
+                Artifact(tmp, manifest).verify()
                 tmp.rename(folder / version)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
