@@ -142,16 +142,17 @@ class Registry:
                 yield Draft(name, version, tmp)
                 manifest = Manifest.read(tmp)
                 if (manifest.name, manifest.version) != (name, version):
-                    raise ManifestError(
-                        f"draft {name}:{version} holds a manifest for {manifest.name}:{manifest.version}"
-                    )
+                    found = f"{manifest.name}:{manifest.version}"
+                    raise ManifestError(f"draft {name}:{version} holds a manifest for {found}")
                 Artifact(tmp, manifest).verify()
                 tmp.rename(folder / version)
             finally:
                 shutil.rmtree(tmp, ignore_errors=True)
             self._record(name, {"event": "publish", "version": version})
 
-    def promote(self, name: str, version: str, alias: str = PRODUCTION, reason: str = "") -> str | None:
+    def promote(
+        self, name: str, version: str, alias: str = PRODUCTION, reason: str = ""
+    ) -> str | None:
         """Point `alias` at `version`; return the version it pointed to before."""
         check_name(alias)
         if version not in self.versions(name):
@@ -161,8 +162,16 @@ class Registry:
             previous = aliases.get(alias)
             aliases[alias] = version
             self._write_aliases(name, aliases)
-            self._record(name, {"event": "promote", "alias": alias, "version": version,
-                                "previous": previous, "reason": reason})
+            self._record(
+                name,
+                {
+                    "event": "promote",
+                    "alias": alias,
+                    "version": version,
+                    "previous": previous,
+                    "reason": reason,
+                },
+            )
         return previous
 
     def rollback(self, name: str, alias: str = PRODUCTION, reason: str = "") -> str:
@@ -171,13 +180,23 @@ class Registry:
             lineage = alias_lineage(self.history(name), alias)
             current = self.aliases(name).get(alias)
             if len(lineage) < 2 or lineage[-1] != current:
-                raise ExportError(f"model {name!r}: alias {alias!r} has no earlier version to roll back to")
+                raise ExportError(
+                    f"model {name!r}: alias {alias!r} has no earlier version to roll back to"
+                )
             target = lineage[-2]
             aliases = self.aliases(name)
             aliases[alias] = target
             self._write_aliases(name, aliases)
-            self._record(name, {"event": "rollback", "alias": alias, "version": target,
-                                "previous": current, "reason": reason})
+            self._record(
+                name,
+                {
+                    "event": "rollback",
+                    "alias": alias,
+                    "version": target,
+                    "previous": current,
+                    "reason": reason,
+                },
+            )
         return target
 
     # --- internals -----------------------------------------------------------

@@ -22,7 +22,9 @@ def rows(value: float, n: int = 1) -> dict[str, np.ndarray]:
 
 async def test_concurrent_requests_form_batches_and_get_their_own_rows() -> None:
     seen: list[tuple[int, int]] = []
-    batcher = Batcher(double, "m", max_batch_size=16, on_batch=lambda _, r, q, __: seen.append((r, q)))
+    batcher = Batcher(
+        double, "m", max_batch_size=16, on_batch=lambda _, r, q, __: seen.append((r, q))
+    )
     results = await asyncio.gather(*(batcher.submit(rows(i, 1 + i % 3)) for i in range(100)))
     for i, result in enumerate(results):
         np.testing.assert_array_equal(result["y"], np.full((1 + i % 3, 2), 2 * i))
@@ -43,8 +45,13 @@ async def test_a_lone_request_does_not_wait_for_company() -> None:
 
 async def test_max_latency_lets_a_batch_fill() -> None:
     seen: list[int] = []
-    batcher = Batcher(lambda a: {"y": a["x"]}, "m", max_batch_size=8, max_latency_ms=50,
-                      on_batch=lambda _, r, q, __: seen.append(q))
+    batcher = Batcher(
+        lambda a: {"y": a["x"]},
+        "m",
+        max_batch_size=8,
+        max_latency_ms=50,
+        on_batch=lambda _, r, q, __: seen.append(q),
+    )
 
     async def later(i: int) -> None:
         await asyncio.sleep(0.002 * i)
@@ -63,7 +70,9 @@ async def test_past_the_queue_bound_requests_are_refused_with_retry_after() -> N
         return {"y": inputs["x"]}
 
     batcher = Batcher(blocked, "m", max_batch_size=4, max_queue_rows=8, retry_after_s=3)
-    first = asyncio.ensure_future(batcher.submit(rows(0, 4)))  # taken by the worker, no longer queued
+    first = asyncio.ensure_future(
+        batcher.submit(rows(0, 4))
+    )  # taken by the worker, no longer queued
     await asyncio.sleep(0.05)
     queued = [asyncio.ensure_future(batcher.submit(rows(i, 4))) for i in range(2)]
     await asyncio.sleep(0.01)

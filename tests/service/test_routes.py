@@ -28,8 +28,13 @@ def client(registry: Registry) -> Iterator[TestClient]:
         yield client
 
 
-def infer_body(data: object, shape: list[int], datatype: str = "FP32", **extra: object) -> dict[str, object]:
-    return {"inputs": [{"name": "features", "shape": shape, "datatype": datatype, "data": data}], **extra}
+def infer_body(
+    data: object, shape: list[int], datatype: str = "FP32", **extra: object
+) -> dict[str, object]:
+    return {
+        "inputs": [{"name": "features", "shape": shape, "datatype": datatype, "data": data}],
+        **extra,
+    }
 
 
 def test_health_and_metadata(client: TestClient) -> None:
@@ -48,15 +53,21 @@ def test_health_and_metadata(client: TestClient) -> None:
 def test_infer_flat_or_nested_with_id_echoed(client: TestClient, nested: bool) -> None:
     x = np.random.default_rng(0).normal(size=(3, 30))
     data = x.tolist() if nested else x.ravel().tolist()
-    response = client.post("/v2/models/tabular/infer", json=infer_body(data, [3, 30], "FP64", id="req-7"))
+    response = client.post(
+        "/v2/models/tabular/infer", json=infer_body(data, [3, 30], "FP64", id="req-7")
+    )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["model_name"] == "tabular" and body["model_version"] == "1" and body["id"] == "req-7"
+    assert (
+        body["model_name"] == "tabular" and body["model_version"] == "1" and body["id"] == "req-7"
+    )
     assert response.headers["X-Model-Version"] == "1"
     [out] = body["outputs"]
     assert out["name"] == "probabilities" and out["datatype"] == "FP32" and out["shape"] == [3, 2]
     _, w, b = linear_softmax(30, 2, 0)
-    np.testing.assert_allclose(np.array(out["data"]).reshape(3, 2), reference(x, w, b), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        np.array(out["data"]).reshape(3, 2), reference(x, w, b), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
@@ -70,19 +81,27 @@ def test_infer_flat_or_nested_with_id_echoed(client: TestClient, nested: bool) -
         (infer_body([1.0] * 30, [1, 30], "BYTES"), 400, "cannot feed input 'features'"),
         (infer_body([], [0, 30]), 400, "empty batch"),
         (infer_body([1.0] * 30 * 101, [101, 30]), 400, "101 rows exceed the limit of 100"),
-        ({"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]}, 400, "unknown input 'x'"),
+        (
+            {"inputs": [{"name": "x", "shape": [1], "datatype": "FP32", "data": [1]}]},
+            400,
+            "unknown input 'x'",
+        ),
         ({"inputs": []}, 400, "inputs: expected a non-empty list"),
         (infer_body([1.0] * 30, [1, 30], outputs=[{"name": "nope"}]), 400, "unknown output 'nope'"),
     ],
 )
-def test_bad_requests_get_a_400_naming_the_field(client: TestClient, body: object, status: int, message: str) -> None:
+def test_bad_requests_get_a_400_naming_the_field(
+    client: TestClient, body: object, status: int, message: str
+) -> None:
     response = client.post("/v2/models/tabular/infer", json=body)
     assert response.status_code == status
     assert message in response.json()["error"]
 
 
 def test_int_data_is_cast_to_the_model_dtype(client: TestClient) -> None:
-    response = client.post("/v2/models/tabular/infer", json=infer_body(list(range(30)), [1, 30], "INT64"))
+    response = client.post(
+        "/v2/models/tabular/infer", json=infer_body(list(range(30)), [1, 30], "INT64")
+    )
     assert response.status_code == 200
 
 
@@ -97,7 +116,10 @@ def test_malformed_json_and_unknown_model(client: TestClient) -> None:
 
 def test_nan_is_refused(client: TestClient) -> None:
     response = client.post(
-        "/v2/models/tabular/infer", content=b'{"inputs":[{"name":"features","shape":[1,30],"datatype":"FP32","data":[' + b"NaN," * 29 + b"1]}]}"
+        "/v2/models/tabular/infer",
+        content=b'{"inputs":[{"name":"features","shape":[1,30],"datatype":"FP32","data":['
+        + b"NaN," * 29
+        + b"1]}]}",
     )
     assert response.status_code == 400
     assert "nan is not a finite number" in response.json()["error"]

@@ -11,7 +11,6 @@ from service.settings import RuntimeSettings
 from tests.support.onnx_models import linear_softmax, reference
 
 
-
 def test_runs_the_artifact_and_matches_the_reference(artifact: Artifact) -> None:
     runtime = ModelRuntime.load(artifact, RuntimeSettings(providers=["CPUExecutionProvider"]))
     x = np.random.default_rng(1).normal(size=(5, 30)).astype(np.float32)
@@ -22,7 +21,9 @@ def test_runs_the_artifact_and_matches_the_reference(artifact: Artifact) -> None
 
 
 def test_reports_the_providers_that_really_run(artifact: Artifact) -> None:
-    runtime = ModelRuntime.load(artifact, RuntimeSettings(providers=["CUDAExecutionProvider", "CPUExecutionProvider"]))
+    runtime = ModelRuntime.load(
+        artifact, RuntimeSettings(providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
+    )
     assert runtime.providers == list(runtime.session.get_providers())
     assert "CPUExecutionProvider" in runtime.providers
 
@@ -43,5 +44,5 @@ def test_a_modified_artifact_is_refused(registry: Registry, artifact: Artifact) 
     data = bytearray(artifact.model_path.read_bytes())
     data[-5] ^= 0xFF
     artifact.model_path.write_bytes(bytes(data))
-    with pytest.raises(ModelLoadError, match="sha256 of 'model.onnx'"):
+    with pytest.raises(ModelLoadError, match=r"sha256 of 'model\.onnx'"):
         ModelRuntime.load(registry.get("tabular", verify=False))

@@ -7,7 +7,9 @@ from export.signature import Signature, TensorSpec
 from service.errors import InvalidInput
 from service.validation import to_arrays
 
-SIG = Signature((TensorSpec("features", "float32", (-1, 3)),), (TensorSpec("p", "float32", (-1, 2)),))
+SIG = Signature(
+    (TensorSpec("features", "float32", (-1, 3)),), (TensorSpec("p", "float32", (-1, 2)),)
+)
 
 
 def check(payload: object, max_rows: int = 10) -> dict[str, np.ndarray]:

@@ -13,7 +13,9 @@ from export.registry import Artifact, Registry
 from export.signature import Signature, TensorSpec
 
 
-def linear_softmax(n_features: int, n_classes: int, seed: int) -> tuple[onnx.ModelProto, np.ndarray, np.ndarray]:
+def linear_softmax(
+    n_features: int, n_classes: int, seed: int
+) -> tuple[onnx.ModelProto, np.ndarray, np.ndarray]:
     """probabilities = softmax(features @ W + b), with a dynamic batch axis."""
     rng = np.random.default_rng(seed)
     w = (rng.normal(size=(n_features, n_classes)) / np.sqrt(n_features)).astype(np.float32)
@@ -42,7 +44,11 @@ def reference(features: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def publish_linear(
-    registry: Registry, name: str = "tabular", n_features: int = 30, seed: int = 0, promote: bool = True
+    registry: Registry,
+    name: str = "tabular",
+    n_features: int = 30,
+    seed: int = 0,
+    promote: bool = True,
 ) -> Artifact:
     model, _, _ = linear_softmax(n_features, 2, seed)
     signature = Signature(

@@ -1,4 +1,4 @@
-"""Start the real service in a child process on a free loopback port."""
+"""Start a BentoML service in a child process on a free loopback port and wait until ready."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+FERRY = "service.app:Ferry"
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -21,16 +23,31 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_service(registry: Path, log: Path, timeout: float = 90.0, **env: str) -> Iterator[str]:
+def running_service(
+    registry: Path, log: Path, target: str = FERRY, timeout: float = 90.0, **env: str
+) -> Iterator[str]:
     """Yield the base URL once `/readyz` answers 200; stop the server afterwards."""
     port = free_port()
-    environ = {**os.environ, "FERRY_REGISTRY": str(registry), "BENTOML_HOME": str(log.parent / "bentoml"), **env}
-    cmd = [sys.executable, "-m", "bentoml", "serve", "service.app:Ferry", "--host", "127.0.0.1", "--port", str(port)]
+    environ = {**os.environ, "FERRY_REGISTRY": str(registry), **env}
+    environ.setdefault("BENTOML_HOME", str(log.parent / "bentoml-home"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        target,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(url, proc, log, timeout)
+        wait_ready(url, proc, log, timeout)
         yield url
     finally:
         proc.terminate()
@@ -41,7 +58,7 @@ def running_service(registry: Path, log: Path, timeout: float = 90.0, **env: str
             proc.wait()
 
 
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:

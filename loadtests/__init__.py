@@ -1,0 +1,1 @@
+"""Load generators, peers to compare against, and benchmark harnesses."""

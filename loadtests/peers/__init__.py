@@ -1,0 +1,1 @@
+"""Services a user might write instead of ferry, served side by side for comparison."""

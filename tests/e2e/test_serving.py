@@ -1,0 +1,151 @@
+"""The real service process on a loopback port, real HTTP clients, answers checked against ORT."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+import httpx
+import numpy as np
+import onnxruntime as ort
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from export.registry import Artifact, Registry
+
+pytestmark = pytest.mark.slow
+ROWS = load_breast_cancer().data.astype(np.float32)
+
+
+def direct(artifact: Artifact, rows: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(artifact.model_path), providers=["CPUExecutionProvider"])
+    out: np.ndarray = session.run(["probabilities"], {"features": rows})[0]
+    return out
+
+
+async def _post_all(
+    url: str, bodies: list[tuple[str, Any]], concurrency: int
+) -> list[tuple[int, Any]]:
+    limit = asyncio.Semaphore(concurrency)
+    async with aiohttp.ClientSession() as session:
+
+        async def one(path: str, body: Any) -> tuple[int, Any]:
+            async with limit:
+                kwargs = {"data": body} if isinstance(body, bytes) else {"json": body}
+                async with session.post(
+                    url + path, headers={"Content-Type": "application/json"}, **kwargs
+                ) as r:
+                    return r.status, await r.json()
+
+        return await asyncio.gather(*(one(p, b) for p, b in bodies))
+
+
+def test_concurrent_requests_match_onnxruntime_and_bad_ones_fail_alone(
+    service_url: str, trained_registry: tuple[Registry, Artifact]
+) -> None:
+    _, artifact = trained_registry
+    good: list[tuple[str, Any, np.ndarray]] = []
+    for i in range(240):
+        rows = ROWS[(i * 7) % 500 : (i * 7) % 500 + 1 + i % 3]
+        if i % 2:
+            good.append(
+                ("/predict", {"model": "tabular", "inputs": {"features": rows.tolist()}}, rows)
+            )
+        else:
+            body = {
+                "id": str(i),
+                "inputs": [
+                    {
+                        "name": "features",
+                        "shape": list(rows.shape),
+                        "datatype": "FP32",
+                        "data": rows.ravel().tolist(),
+                    }
+                ],
+            }
+            good.append(("/v2/models/tabular/infer", body, rows))
+    bad = [("/predict", {"model": "tabular", "inputs": {"features": [[1.0] * 29]}})] * 20
+    bodies = [(p, b) for p, b, _ in good] + bad
+    order = np.random.default_rng(0).permutation(len(bodies))
+    answers = asyncio.run(_post_all(service_url, [bodies[i] for i in order], concurrency=48))
+    by_index = {int(i): a for i, a in zip(order, answers, strict=True)}
+    for i, (path, _, rows) in enumerate(good):
+        status, body = by_index[i]
+        assert status == 200, body
+        assert body["model_version"] == artifact.manifest.version
+        got = body["outputs"]["probabilities"] if path == "/predict" else body["outputs"][0]["data"]
+        np.testing.assert_allclose(
+            np.asarray(got).reshape(-1, 2), direct(artifact, rows), atol=1e-6
+        )
+    for i in range(len(good), len(bodies)):
+        status, body = by_index[i]
+        assert status == 400 and "expected shape [-1, 30]" in body["error"]
+
+
+NAN_ROW = b'{"model":"tabular","inputs":{"features":[[' + b"1.0," * 29 + b"NaN]]}}"
+CASES: list[tuple[str, Any, int, str]] = [
+    ("/predict", {"model": "tabular", "inputs": {"features": [[1.0] * 31]}}, 400, "got [1, 31]"),
+    (
+        "/predict",
+        {"model": "tabular", "inputs": {"features": [["a"] * 30]}},
+        400,
+        "[0][0]: expected a number, got 'a'",
+    ),
+    ("/predict", NAN_ROW, 400, "inputs.features[0][29]: nan is not a finite number"),
+    (
+        "/predict",
+        {"model": "tabular", "inputs": {"features": [[1e39] * 30]}},
+        400,
+        "overflows float32",
+    ),
+    ("/predict", {"model": "tabular", "inputs": {"features": []}}, 400, "expected shape"),
+    (
+        "/predict",
+        {"model": "tabular", "inputs": {"features": [[1.0] * 30] * 65}},
+        400,
+        "65 rows exceed the limit of 64",
+    ),
+    (
+        "/predict",
+        {"model": "nope", "inputs": {"features": [[1.0] * 30]}},
+        404,
+        "model 'nope' is not served here",
+    ),
+    ("/predict", b'{"model": "tabular", "inputs": ', 400, "Invalid JSON"),
+    ("/v2/models/tabular/infer", b'{"inputs": [', 400, "malformed JSON"),
+    ("/v2/models/nope/infer", {"inputs": []}, 404, "model 'nope' is not served here"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "status", "message"), CASES)
+def test_bad_input_gets_a_clear_4xx_and_the_server_stays_up(
+    service_url: str, path: str, body: Any, status: int, message: str
+) -> None:
+    kwargs: dict[str, Any] = {"content": body} if isinstance(body, bytes) else {"json": body}
+    response = httpx.post(
+        service_url + path, headers={"Content-Type": "application/json"}, **kwargs
+    )
+    assert response.status_code == status, response.text
+    assert message in response.text
+    assert httpx.get(service_url + "/readyz").status_code == 200
+
+
+def test_metadata_health_and_metrics(
+    service_url: str, trained_registry: tuple[Registry, Artifact]
+) -> None:
+    _, artifact = trained_registry
+    version = artifact.manifest.version
+    assert httpx.get(service_url + "/v2/health/live").json() == {"live": True}
+    assert httpx.get(service_url + "/v2/health/ready").json() == {"ready": True}
+    meta = httpx.get(service_url + "/v2/models/tabular").json()
+    assert meta["versions"] == [version] and meta["inputs"][0]["shape"] == [-1, 30]
+    assert meta["parameters"]["providers"] == ["CPUExecutionProvider"]
+    status = httpx.get(service_url + "/status").json()
+    assert status["models"]["tabular"]["version"] == version
+    metrics = httpx.get(service_url + "/metrics").text
+    assert "ferry_batch_rows" in metrics
+    assert (
+        f'ferry_model_info{{model="tabular",providers="CPUExecutionProvider",version="{version}"}}'
+        in metrics
+    )
