@@ -44,7 +44,9 @@ def numpy_dtype(datatype: str) -> str:
     try:
         return _FROM_V2[datatype]
     except KeyError as err:
-        raise ValueError(f"unknown datatype {datatype!r}; expected one of {sorted(_FROM_V2)}") from err
+        raise ValueError(
+            f"unknown datatype {datatype!r}; expected one of {sorted(_FROM_V2)}"
+        ) from err
 
 
 @dataclass(frozen=True)

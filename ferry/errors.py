@@ -19,7 +19,7 @@ def run_cli(app: typer.Typer) -> int:
     except click.ClickException as err:
         err.show()
         return err.exit_code
-    except Exception as err:  # noqa: BLE001 - only our own errors are shown without traceback
+    except Exception as err:
         if not _ours(err):
             raise
         Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)

@@ -110,7 +110,9 @@ class Batcher:
 
     async def _wait_for_more(self) -> None:
         deadline = self._queue[0].queued_at + self.max_latency_s
-        while self._queued_rows < self.max_batch_size and (left := deadline - time.perf_counter()) > 0:
+        while (
+            self._queued_rows < self.max_batch_size and (left := deadline - time.perf_counter()) > 0
+        ):
             await asyncio.sleep(min(left, 0.0005))
 
     def _take(self) -> list[_Item]:

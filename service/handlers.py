@@ -16,7 +16,9 @@ async def predict(models: ModelSet, model: str | None, inputs: Any) -> dict[str,
     """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`."""
     served = models.get(model)
     if not isinstance(inputs, dict):
-        raise InvalidInput(f"inputs: expected an object of named tensors, got {type(inputs).__name__}")
+        raise InvalidInput(
+            f"inputs: expected an object of named tensors, got {type(inputs).__name__}"
+        )
     arrays = to_arrays(inputs, served.runtime.signature, models.batching.max_rows_per_request)
     results = await served.infer(arrays)
     return typed_response(served, results)
@@ -40,6 +42,8 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
 async def v2_infer(models: ModelSet, name: str, body: Any) -> dict[str, Any]:
     """`POST /v2/models/{name}/infer` with JSON tensors."""
     served = models.get(name)
-    arrays, outputs = parse_request(body, served.runtime.signature, models.batching.max_rows_per_request)
+    arrays, outputs = parse_request(
+        body, served.runtime.signature, models.batching.max_rows_per_request
+    )
     results = await served.infer(arrays)
     return build_response(served.runtime, results, outputs, body)

@@ -24,7 +24,9 @@ class Metrics:
     @classmethod
     def create(cls) -> Metrics:
         return cls(
-            prom.Histogram("ferry_batch_rows", "Rows per model batch", ["model"], buckets=ROW_BUCKETS),
+            prom.Histogram(
+                "ferry_batch_rows", "Rows per model batch", ["model"], buckets=ROW_BUCKETS
+            ),
             prom.Histogram(
                 "ferry_batch_requests", "Requests per model batch", ["model"], buckets=ROW_BUCKETS
             ),
@@ -35,7 +37,9 @@ class Metrics:
                 ["model", "version", "providers"],
                 multiprocess_mode="livemax",
             ),
-            prom.Counter("ferry_rejected_requests", "Requests refused before batching", ["model", "status"]),
+            prom.Counter(
+                "ferry_rejected_requests", "Requests refused before batching", ["model", "status"]
+            ),
         )
 
     def observe_batch(self, model: str, rows: int, requests: int, seconds: float) -> None:

@@ -82,7 +82,9 @@ class ModelSet:
         if name is None:
             if len(self.models) == 1:
                 return next(iter(self.models.values()))
-            raise UnknownModel(f"model: required when serving {len(self.models)} models {self.names()}")
+            raise UnknownModel(
+                f"model: required when serving {len(self.models)} models {self.names()}"
+            )
         if name in self.models:
             return self.models[name]
         if name in self.errors:

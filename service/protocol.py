@@ -36,7 +36,9 @@ def model_metadata(runtime: ModelRuntime) -> dict[str, Any]:
     }
 
 
-def parse_request(body: Any, signature: Signature, max_rows: int) -> tuple[dict[str, np.ndarray], list[str]]:
+def parse_request(
+    body: Any, signature: Signature, max_rows: int
+) -> tuple[dict[str, np.ndarray], list[str]]:
     """Validate an inference request; return the input arrays and the output names asked for."""
     if not isinstance(body, dict):
         raise InvalidInput(f"request body: expected a JSON object, got {_short(body)}")
@@ -65,15 +67,21 @@ def _parse_tensor(tensor: Any, field: str, signature: Signature) -> tuple[str, n
         raise InvalidInput(f"{field}.name: unknown input {name!r}; expected one of {known}")
     spec = signature.input(name)
     shape = tensor.get("shape")
-    if not isinstance(shape, list) or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
-        raise InvalidInput(f"{field}.shape: expected a list of non-negative integers, got {_short(shape)}")
+    if not isinstance(shape, list) or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+    ):
+        raise InvalidInput(
+            f"{field}.shape: expected a list of non-negative integers, got {_short(shape)}"
+        )
     datatype = tensor.get("datatype")
     try:
         wire = np.dtype(numpy_dtype(str(datatype)))
     except ValueError as err:
         raise InvalidInput(f"{field}.datatype: {err}") from err
     if wire.kind not in "biuf":
-        raise InvalidInput(f"{field}.datatype: {datatype!r} cannot feed input {name!r} ({spec.datatype})")
+        raise InvalidInput(
+            f"{field}.datatype: {datatype!r} cannot feed input {name!r} ({spec.datatype})"
+        )
     if "data" not in tensor:
         raise InvalidInput(f"{field}.data: missing")
     array = _data_array(tensor["data"], wire, shape, f"{field}.data")
@@ -89,7 +97,11 @@ def _data_array(data: Any, wire: np.dtype, shape: list[int], field: str) -> np.n
         where, bad = first_non_number(data)
         index = "".join(f"[{i}]" for i in where)
         raise InvalidInput(f"{field}{index}: expected a number, got {bad!r}")
-    if raw.dtype.kind == "f" and wire.kind in "iub" and not np.all(np.isfinite(raw) & (raw == np.round(raw))):
+    if (
+        raw.dtype.kind == "f"
+        and wire.kind in "iub"
+        and not np.all(np.isfinite(raw) & (raw == np.round(raw)))
+    ):
         raise InvalidInput(f"{field}: non-integer values for datatype {wire.name}")
     if raw.size != math.prod(shape):
         raise InvalidInput(f"{field}: {raw.size} values do not fill shape {shape}")
@@ -109,7 +121,9 @@ def _requested_outputs(outputs: Any, signature: Signature) -> list[str]:
     for i, out in enumerate(outputs):
         name = out.get("name") if isinstance(out, dict) else None
         if name not in known:
-            raise InvalidInput(f"outputs[{i}].name: unknown output {name!r}; expected one of {known}")
+            raise InvalidInput(
+                f"outputs[{i}].name: unknown output {name!r}; expected one of {known}"
+            )
         names.append(name)
     return names
 

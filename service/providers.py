@@ -13,7 +13,9 @@ import onnxruntime as ort
 from service.errors import ProviderUnavailable
 
 log = logging.getLogger("ferry.service")
-GPU_PROVIDERS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"})
+GPU_PROVIDERS = frozenset(
+    {"CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"}
+)
 
 
 def requested(providers: list[str]) -> list[str]:
@@ -25,7 +27,9 @@ def requested(providers: list[str]) -> list[str]:
     return chosen
 
 
-def check_actual(session: ort.InferenceSession, wanted: list[str], require_gpu: bool, model: str) -> list[str]:
+def check_actual(
+    session: ort.InferenceSession, wanted: list[str], require_gpu: bool, model: str
+) -> list[str]:
     """Log the providers the session runs on; fail when a GPU was required but is absent."""
     actual = list(session.get_providers())
     if require_gpu and not GPU_PROVIDERS.intersection(actual):

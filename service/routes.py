@@ -96,4 +96,6 @@ async def _validation_error(_: Request, err: Exception) -> Response:
     assert isinstance(err, RequestValidationError)
     first = err.errors()[0] if err.errors() else {}
     where = ".".join(str(p) for p in first.get("loc", ()))
-    return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=400)
+    return JSONResponse(
+        {"error": f"{where}: {first.get('msg', 'invalid request')}"}, status_code=400
+    )

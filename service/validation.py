@@ -24,7 +24,9 @@ def to_arrays(
     arrays: dict[str, np.ndarray] = {}
     for spec in signature.inputs:
         if spec.name not in payload:
-            raise InvalidInput(f"{field}: missing input {spec.name!r}; expected {_names(signature)}")
+            raise InvalidInput(
+                f"{field}: missing input {spec.name!r}; expected {_names(signature)}"
+            )
         arrays[spec.name] = to_array(payload[spec.name], spec, f"{field}.{spec.name}")
     check_rows(arrays, max_rows, field)
     return arrays

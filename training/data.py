@@ -27,6 +27,7 @@ class Table:
 
     @property
     def rows(self) -> int:
+        """Number of rows."""
         return int(self.X.shape[0])
 
 
@@ -101,23 +102,28 @@ def _features(path: Path, features: pd.DataFrame) -> np.ndarray:
         row, col = (int(i[0]) for i in np.nonzero(~finite))
         raise DataError(
             f"{path}: feature column {str(features.columns[col])!r} holds {X[row, col]} "
-            f"in data row {row}; features must be finite numbers"
+            f"in data row {row + 1}; features must be finite numbers"
         )
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def _is_numeric(column: pd.Series) -> bool:
-    return bool(pd.api.types.is_numeric_dtype(column)) and not pd.api.types.is_bool_dtype(column)
+    return bool(pd.api.types.is_numeric_dtype(column))
 
 
 def _encode_target(path: Path, target: pd.Series) -> tuple[np.ndarray, list[str]]:
     if target.isna().any():
         row = int(np.flatnonzero(target.isna().to_numpy())[0])
-        raise DataError(f"{path}: target column {target.name!r} is empty in data row {row}")
-    classes, y = np.unique(target.to_numpy(), return_inverse=True)
+        raise DataError(f"{path}: target column {target.name!r} is empty in data row {row + 1}")
+    values = target.to_numpy()
+    try:
+        classes, y = np.unique(values, return_inverse=True)
+    except TypeError:  # mixed types (e.g. 1 and "yes") do not sort; compare them as text
+        classes, y = np.unique(values.astype(str), return_inverse=True)
     if len(classes) < 2:
         only = ", ".join(map(str, classes))
         raise DataError(
-            f"{path}: target column {target.name!r} has {len(classes)} class ({only}); need at least 2"
+            f"{path}: target column {target.name!r} has only {len(classes)} class ({only}); "
+            "need at least 2"
         )
     return np.ascontiguousarray(y, dtype=np.int64), [str(c) for c in classes]

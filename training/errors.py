@@ -15,3 +15,9 @@ class DataError(TrainingError, ValueError):
     """Training data that cannot be used: unreadable, malformed or unsuitable."""
 
     status = HTTPStatus.BAD_REQUEST
+
+
+class UnknownRecipe(TrainingError, LookupError):
+    """No training recipe of that name is registered."""
+
+    status = HTTPStatus.NOT_FOUND

@@ -32,8 +32,10 @@ def list_models(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
 
 
 @app.command()
-def show(ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
-         registry: RegistryOption = DEFAULT_REGISTRY) -> None:
+def show(
+    ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
     """Print a version's manifest (after checking its sha256)."""
     from export.registry import Registry
 
@@ -42,9 +44,12 @@ def show(ref: Annotated[str, typer.Argument(help="name, name:version or name@ali
 
 
 @app.command()
-def promote(name: str, version: str,
-            alias: Annotated[str, typer.Option(help="Alias to move.")] = "production",
-            registry: RegistryOption = DEFAULT_REGISTRY) -> None:
+def promote(
+    name: str,
+    version: str,
+    alias: Annotated[str, typer.Option(help="Alias to move.")] = "production",
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
     """Point an alias (default `production`) at a version."""
     from export.registry import Registry
 
@@ -53,9 +58,11 @@ def promote(name: str, version: str,
 
 
 @app.command()
-def rollback(name: str,
-             alias: Annotated[str, typer.Option(help="Alias to move back.")] = "production",
-             registry: RegistryOption = DEFAULT_REGISTRY) -> None:
+def rollback(
+    name: str,
+    alias: Annotated[str, typer.Option(help="Alias to move back.")] = "production",
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
     """Move an alias back to the version it pointed to before its last move."""
     from export.registry import Registry
 
@@ -72,5 +79,10 @@ def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
 
     table = Table("at", "event", "alias", "version", "previous", "reason")
     for event in Registry(registry).history(name):
-        table.add_row(*(str(event.get(k) or "-") for k in ("at", "event", "alias", "version", "previous", "reason")))
+        table.add_row(
+            *(
+                str(event.get(k) or "-")
+                for k in ("at", "event", "alias", "version", "previous", "reason")
+            )
+        )
     console.print(table)

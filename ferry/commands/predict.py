@@ -14,9 +14,13 @@ DEFAULT_URL = "http://127.0.0.1:3000"
 
 def predict(
     model: Annotated[str, typer.Argument(help="Model name.")],
-    rows: Annotated[Path, typer.Argument(help="JSON list of rows, or CSV (header of input names optional).")],
+    rows: Annotated[
+        Path, typer.Argument(help="JSON list of rows, or CSV (header of input names optional).")
+    ],
     url: Annotated[str, typer.Option(envvar="FERRY_URL", help="Service address.")] = DEFAULT_URL,
-    input_name: Annotated[str | None, typer.Option("--input", help="Model input (default: the first).")] = None,
+    input_name: Annotated[
+        str | None, typer.Option("--input", help="Model input (default: the first).")
+    ] = None,
 ) -> None:
     """Send rows to a running service and print its JSON answer."""
     import httpx

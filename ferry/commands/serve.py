@@ -21,19 +21,31 @@ def serve(
     host: Annotated[str, typer.Option(envvar="FERRY_HOST", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="FERRY_PORT", help="Port to bind.")] = 3000,
     bootstrap: Annotated[
-        bool, typer.Option(help=f"Train and publish `{DEFAULT_RECIPE}` first if the registry is empty.")
+        bool,
+        typer.Option(help=f"Train and publish `{DEFAULT_RECIPE}` first if the registry is empty."),
     ] = False,
 ) -> None:
     """Serve every model with a `production` alias (or those in $FERRY_MODELS)."""
     from export.registry import Registry
 
     if bootstrap and not Registry(registry).models():
-        console.print(f"registry {registry} is empty: training the default model `{DEFAULT_RECIPE}`")
+        console.print(
+            f"registry {registry} is empty: training the default model `{DEFAULT_RECIPE}`"
+        )
         # A child process, so the server below never has torch in memory.
         cmd = [sys.executable, "-m", "ferry", "train", DEFAULT_RECIPE, "--registry", str(registry)]
         subprocess.run(cmd, check=True)
     env = {**os.environ, "FERRY_REGISTRY": str(registry.resolve())}
-    argv = [sys.executable, "-m", "bentoml", "serve", "service.app:Ferry",
-            "--host", host, "--port", str(port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        "service.app:Ferry",
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     console.print(f"serving {registry} on http://{host}:{port}")
     os.execvpe(sys.executable, argv, env)

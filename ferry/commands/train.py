@@ -22,26 +22,37 @@ def train(
     epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs to train.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits, init and shuffling.")] = 0,
     promote: Annotated[bool, typer.Option(help="Move `production` to the new version.")] = True,
-    checkpoints: Annotated[Path, typer.Option(help="Folder for the training checkpoint.")] = Path("checkpoints"),
+    checkpoints: Annotated[Path, typer.Option(help="Folder for the training checkpoint.")] = Path(
+        "checkpoints"
+    ),
 ) -> None:
     """Train a model and publish it as a new version in the registry."""
     if (data is None) != (target is None):
         raise typer.BadParameter("--data and --target go together", param_hint="--data/--target")
     from dataclasses import replace
 
+    from training.pipeline import train_and_publish
+
     from export.registry import Registry
     from training.loop import TrainConfig
-    from training.pipeline import train_and_publish
 
     config = TrainConfig(seed=seed)
     if epochs is not None:
         config = replace(config, epochs=epochs)
     artifact = train_and_publish(
-        recipe, Registry(registry), data=data, target=target, train_config=config,
-        name=name, promote=promote, checkpoint_dir=checkpoints,
+        recipe,
+        Registry(registry),
+        data=data,
+        target=target,
+        train_config=config,
+        name=name,
+        promote=promote,
+        checkpoint_dir=checkpoints,
     )
     m = artifact.manifest
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(m.metrics.items()))
-    console.print(f"published [bold]{m.name}:{m.version}[/bold] ({metrics}; parity max |Δ| "
-                  f"{m.parity.max_abs_diff:.2e} over {m.parity.rows} rows)")
+    console.print(
+        f"published [bold]{m.name}:{m.version}[/bold] ({metrics}; parity max |Δ| "
+        f"{m.parity.max_abs_diff:.2e} over {m.parity.rows} rows)"
+    )
     print(m.version)

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from export.errors import ExportError, IntegrityError, InvalidReference, ManifestError, ModelNotFound
+from export.errors import (
+    ExportError,
+    IntegrityError,
+    InvalidReference,
+    ManifestError,
+    ModelNotFound,
+)
 from export.reference import Reference
 from export.registry import Registry
 from tests.support.onnx_models import publish_linear
@@ -27,7 +33,10 @@ def test_versions_aliases_and_references(registry: Registry) -> None:
     assert registry.resolve("tabular") == ("tabular", "2")
     assert registry.resolve("tabular:1") == ("tabular", "1")
     assert registry.resolve("tabular@staging") == ("tabular", "3")
-    assert json.loads((registry.root / "tabular" / "aliases.json").read_text()) == {"production": "2", "staging": "3"}
+    assert json.loads((registry.root / "tabular" / "aliases.json").read_text()) == {
+        "production": "2",
+        "staging": "3",
+    }
     assert registry.get("tabular@staging").manifest.version == "3"
 
 
@@ -47,7 +56,9 @@ def test_bare_name_without_production_means_latest(registry: Registry) -> None:
         ("tabular:", InvalidReference, "invalid name ''"),
     ],
 )
-def test_unknown_or_bad_references(registry: Registry, ref: str, error: type[Exception], message: str) -> None:
+def test_unknown_or_bad_references(
+    registry: Registry, ref: str, error: type[Exception], message: str
+) -> None:
     publish_linear(registry)
     with pytest.raises(error) as info:
         registry.resolve(ref)
@@ -76,7 +87,9 @@ def test_a_failed_draft_leaves_nothing_behind(registry: Registry) -> None:
         (draft.path / "model.onnx").write_bytes(b"half")
         raise RuntimeError("crash while exporting")
     assert registry.versions("tabular") == ["1"]
-    assert [p.name for p in (registry.root / "tabular").iterdir() if p.name.startswith(".draft")] == []
+    assert [
+        p.name for p in (registry.root / "tabular").iterdir() if p.name.startswith(".draft")
+    ] == []
 
 
 def test_a_draft_whose_files_do_not_match_its_manifest_is_not_published(registry: Registry) -> None:
@@ -85,7 +98,10 @@ def test_a_draft_whose_files_do_not_match_its_manifest_is_not_published(registry
         manifest = dataclasses.replace(artifact.manifest, version=draft.version)
         manifest.write(draft.path)
         (draft.path / "model.onnx").write_bytes(b"tampered")
-    with pytest.raises(ManifestError, match="holds a manifest for tabular:1"), registry.draft("tabular") as draft:
+    with (
+        pytest.raises(ManifestError, match="holds a manifest for tabular:1"),
+        registry.draft("tabular") as draft,
+    ):
         artifact.manifest.write(draft.path)
     assert registry.versions("tabular") == ["1"]
 

@@ -1,0 +1,117 @@
+"""Publish a module: export, describe, verify parity, then commit a new registry version.
+
+Everything happens inside a registry draft; a failure at any step (parity
+included) leaves no version and no draft behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from torch import nn
+
+from export.errors import ExportError
+from export.manifest import MODEL_FILE, Manifest, sha256_file
+from export.metadata import write_metadata
+from export.onnx import DEFAULT_OPSET, export_onnx, model_opset
+from export.registry import Artifact, Registry
+from export.signature import Signature
+from export.verify import DEFAULT_TOLERANCE, check_parity, require_parity
+
+
+def publish(
+    registry: Registry,
+    name: str,
+    module: nn.Module,
+    signature: Signature,
+    sample_inputs: dict[str, np.ndarray],
+    *,
+    labels: list[str],
+    features: list[str],
+    metrics: dict[str, float],
+    data_fingerprint: str,
+    task: str,
+    preprocessing: dict[str, Any],
+    training: dict[str, Any],
+    tolerance: float = DEFAULT_TOLERANCE,
+    opset: int = DEFAULT_OPSET,
+) -> Artifact:
+    """Export `module` as the next version of `name`; raise `ParityError` and publish nothing
+    if ONNX Runtime and PyTorch disagree by more than `tolerance` on `sample_inputs` (held-out
+    rows) plus random rows."""
+    _check_samples(signature, sample_inputs)
+    with registry.draft(name) as draft:
+        path = draft.path / MODEL_FILE
+        export_onnx(module, signature, sample_inputs, path, opset)
+        write_metadata(
+            path,
+            {
+                "name": name,
+                "version": draft.version,
+                "task": task,
+                "signature": signature.to_dict(),
+                "labels": labels,
+                "features": features,
+                "metrics": metrics,
+            },
+        )
+        parity = check_parity(module, path, sample_inputs, tolerance)
+        require_parity(parity)  # before the manifest exists, so the draft cannot commit
+        Manifest(
+            name=name,
+            version=draft.version,
+            signature=signature,
+            labels=list(labels),
+            files={MODEL_FILE: sha256_file(path)},
+            parity=parity,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            opset=model_opset(onnx.load(str(path), load_external_data=False)),
+            task=task,
+            features=list(features),
+            preprocessing=preprocessing,
+            metrics={key: float(value) for key, value in metrics.items()},
+            data_fingerprint=data_fingerprint,
+            code_revision=code_revision(),
+            training=training,
+        ).write(draft.path)
+        version = draft.version
+    return registry.get(f"{name}:{version}")
+
+
+def code_revision() -> str:
+    """The git commit of the code doing the export, or "unknown" outside a git checkout."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return result.stdout.strip() or "unknown"
+
+
+def _check_samples(signature: Signature, samples: dict[str, np.ndarray]) -> None:
+    for spec in signature.inputs:
+        if spec.name not in samples:
+            raise ExportError(f"no sample rows for input {spec.name!r} (given: {sorted(samples)})")
+        array = np.asarray(samples[spec.name])
+        if array.dtype.name != spec.dtype:
+            raise ExportError(
+                f"sample rows for input {spec.name!r} are {array.dtype.name}, "
+                f"the signature says {spec.dtype}"
+            )
+        fixed = [(a, d) for a, d in zip(array.shape[1:], spec.shape[1:], strict=False) if d != -1]
+        if array.ndim != len(spec.shape) or any(a != d for a, d in fixed):
+            raise ExportError(
+                f"sample rows for input {spec.name!r} have shape {array.shape}, "
+                f"the signature says {spec.shape}"
+            )

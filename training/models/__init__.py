@@ -1,0 +1,1 @@
+"""Model definitions, each an `nn.Module` with a config dataclass."""

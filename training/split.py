@@ -1,0 +1,43 @@
+"""Stratified train/validation/test splits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from training.data import Table
+from training.errors import DataError
+
+
+@dataclass(frozen=True)
+class Splits:
+    """Three disjoint, class-stratified parts of one table."""
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+
+    def rows(self) -> dict[str, int]:
+        """Rows per split, for the training record."""
+        return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
+
+
+def stratified_split(table: Table, seed: int, val: float = 0.15, test: float = 0.15) -> Splits:
+    """Split `table` into train/val/test with each class in the same proportion in every part."""
+    if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
+        raise ValueError(f"val={val} and test={test} must be in (0, 1) and sum to less than 1")
+    try:
+        X_rest, X_test, y_rest, y_test = train_test_split(
+            table.X, table.y, test_size=test, random_state=seed, stratify=table.y
+        )
+        X_train, X_val, y_train, y_val = train_test_split(
+            X_rest, y_rest, test_size=val / (1 - test), random_state=seed, stratify=y_rest
+        )
+    except ValueError as err:  # too few rows of some class to stratify
+        raise DataError(f"{table.source}: cannot split {table.rows} rows: {err}") from err
+    return Splits(X_train, y_train, X_val, y_val, X_test, y_test)
