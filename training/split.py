@@ -27,8 +27,12 @@ class Splits:
         return {"train": len(self.y_train), "val": len(self.y_val), "test": len(self.y_test)}
 
 
-def stratified_split(table: Table, seed: int, val: float = 0.15, test: float = 0.15) -> Splits:
-    """Split `table` into train/val/test with each class in the same proportion in every part."""
+def stratified_split(table: Table, seed: int, val: float = 0.2, test: float = 0.2) -> Splits:
+    """Split `table` into train/val/test with each class in the same proportion in every part.
+
+    60/20/20: on small data sets (569 rows here) a 20% test split (114 rows) makes each
+    row worth 0.9 points of accuracy instead of 1.2 at 15%, a steadier figure to gate on.
+    """
     if not (0 < val < 1 and 0 < test < 1 and val + test < 1):
         raise ValueError(f"val={val} and test={test} must be in (0, 1) and sum to less than 1")
     try:

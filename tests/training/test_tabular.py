@@ -60,11 +60,11 @@ def test_quick_recipe_describes_what_it_trained(quick: Trained) -> None:
         "inputs": [{"name": "features", "dtype": "float32", "shape": [-1, 30]}],
         "outputs": [{"name": "probabilities", "dtype": "float32", "shape": [-1, 2]}],
     }
-    assert quick.sample_inputs["features"].shape == (86, 30)
+    assert quick.sample_inputs["features"].shape == (114, 30)
     assert quick.task == "binary-classification"
     assert quick.labels == ["malignant", "benign"]
     assert set(quick.metrics) == {"accuracy", "roc_auc", "log_loss"}
-    assert quick.training["rows"] == {"train": 397, "val": 86, "test": 86}
+    assert quick.training["rows"] == {"train": 341, "val": 114, "test": 114}
     assert quick.training["epochs_run"] == 4 and quick.training["seed"] == 0
     assert quick.preprocessing["in_graph"] is True
     assert len(quick.preprocessing["standardize"]["mean"]) == 30
