@@ -31,10 +31,9 @@ def train(
         raise typer.BadParameter("--data and --target go together", param_hint="--data/--target")
     from dataclasses import replace
 
-    from training.pipeline import train_and_publish
-
     from export.registry import Registry
     from training.loop import TrainConfig
+    from training.pipeline import train_and_publish
 
     config = TrainConfig(seed=seed)
     if epochs is not None:

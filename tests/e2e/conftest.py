@@ -11,9 +11,8 @@ from loadtests.servers import running_service
 @pytest.fixture(scope="session")
 def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry, Artifact]:
     """The real tabular pipeline, a few epochs: train, export, parity, publish, promote."""
-    from training.pipeline import train_and_publish
-
     from training.loop import TrainConfig
+    from training.pipeline import train_and_publish
 
     registry = Registry(tmp_path_factory.mktemp("e2e") / "registry")
     artifact = train_and_publish(
