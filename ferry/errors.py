@@ -1,32 +1,30 @@
-"""Turn the packages' errors into one red line and an exit code, not a traceback."""
+"""Turn the packages' own errors into one red line and exit code 1, not a traceback."""
 
 from __future__ import annotations
 
-import click
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import typer
 from rich.console import Console
 
 EXIT_ERROR = 1
+OUR_PACKAGES = frozenset({"export", "training", "service"})
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def run_cli(app: typer.Typer) -> int:
-    try:
-        app(standalone_mode=False)
-    except typer.Exit as done:
-        return int(done.exit_code)
-    except typer.Abort:
-        return 130
-    except click.ClickException as err:
-        err.show()
-        return err.exit_code
-    except Exception as err:
-        if not _ours(err):
-            raise
-        Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
-        return EXIT_ERROR
-    return 0
+def friendly(command: F) -> F:
+    """Wrap a subcommand so errors raised by ferry's packages print as a message."""
 
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except Exception as err:
+            if type(err).__module__.split(".")[0] not in OUR_PACKAGES:
+                raise
+            Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
+            raise typer.Exit(EXIT_ERROR) from err
 
-def _ours(err: Exception) -> bool:
-    module = type(err).__module__.split(".")[0]
-    return module in {"export", "training", "service"}
+    return wrapper  # type: ignore[return-value]

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ferry.errors import friendly
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 app = typer.Typer(no_args_is_help=True, help="Inspect the registry and move aliases.")
@@ -16,6 +17,7 @@ console = Console()
 
 
 @app.command("list")
+@friendly
 def list_models(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
     """Every model with its versions and aliases."""
     from export.registry import Registry
@@ -32,6 +34,7 @@ def list_models(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
 
 
 @app.command()
+@friendly
 def show(
     ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
     registry: RegistryOption = DEFAULT_REGISTRY,
@@ -44,6 +47,7 @@ def show(
 
 
 @app.command()
+@friendly
 def promote(
     name: str,
     version: str,
@@ -58,6 +62,7 @@ def promote(
 
 
 @app.command()
+@friendly
 def rollback(
     name: str,
     alias: Annotated[str, typer.Option(help="Alias to move back.")] = "production",
@@ -73,6 +78,7 @@ def rollback(
 
 
 @app.command()
+@friendly
 def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
     """The model's append-only history: publishes and alias moves."""
     from export.registry import Registry

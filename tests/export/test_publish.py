@@ -85,7 +85,7 @@ def test_parity_is_recorded_and_within_tolerance(
     parity = tabular_registry[1].manifest.parity
     assert parity.passed and parity.tolerance == 1e-5
     assert parity.max_abs_diff <= 1e-5
-    assert parity.rows == 86 + 1000  # held-out test rows plus random rows
+    assert parity.rows == 114 + 1000  # held-out test rows plus random rows
 
 
 def test_onnx_metadata_is_readable_by_onnxruntime(
@@ -136,7 +136,7 @@ def test_check_parity_reports_the_difference(tabular_trained: Trained, tmp_path:
     parity = check_parity(
         tabular_trained.module, path, tabular_trained.sample_inputs, random_rows=10
     )
-    assert parity == Parity(max_abs_diff=pytest.approx(0.25), tolerance=1e-5, rows=96, passed=False)
+    assert parity == Parity(max_abs_diff=pytest.approx(0.25), tolerance=1e-5, rows=114 + 10, passed=False)
     with pytest.raises(ParityError, match=r"0\.25"):
         require_parity(parity)
     require_parity(replace(parity, passed=True))
