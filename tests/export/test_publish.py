@@ -136,7 +136,9 @@ def test_check_parity_reports_the_difference(tabular_trained: Trained, tmp_path:
     parity = check_parity(
         tabular_trained.module, path, tabular_trained.sample_inputs, random_rows=10
     )
-    assert parity == Parity(max_abs_diff=pytest.approx(0.25), tolerance=1e-5, rows=114 + 10, passed=False)
+    assert parity == Parity(
+        max_abs_diff=pytest.approx(0.25), tolerance=1e-5, rows=114 + 10, passed=False
+    )
     with pytest.raises(ParityError, match=r"0\.25"):
         require_parity(parity)
     require_parity(replace(parity, passed=True))

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.slow
 
 
 def ferry(*args: str, ok: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([sys.executable, "-m", "ferry", *args], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "ferry", *args], capture_output=True, text=True, timeout=300
+    )
     if ok:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -31,8 +33,18 @@ def user_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_train_on_a_users_csv_then_manage_aliases(tmp_path: Path, user_csv: Path) -> None:
     reg = str(tmp_path / "reg")
-    common = ["--data", str(user_csv), "--target", "diagnosis", "--epochs", "5", "--registry", reg,
-              "--checkpoints", str(tmp_path / "ckpt")]
+    common = [
+        "--data",
+        str(user_csv),
+        "--target",
+        "diagnosis",
+        "--epochs",
+        "5",
+        "--registry",
+        reg,
+        "--checkpoints",
+        str(tmp_path / "ckpt"),
+    ]
     first = ferry("train", "tabular", "--name", "cells", *common)
     assert first.stdout.strip().splitlines()[-1] == "1"
     assert "parity max" in first.stdout
@@ -54,7 +66,17 @@ def test_train_on_a_users_csv_then_manage_aliases(tmp_path: Path, user_csv: Path
 
 def test_clear_errors_and_exit_codes(tmp_path: Path, user_csv: Path) -> None:
     reg = str(tmp_path / "reg")
-    missing = ferry("train", "tabular", "--data", str(user_csv), "--target", "label", "--registry", reg, ok=False)
+    missing = ferry(
+        "train",
+        "tabular",
+        "--data",
+        str(user_csv),
+        "--target",
+        "label",
+        "--registry",
+        reg,
+        ok=False,
+    )
     assert missing.returncode == 1
     assert "'label'" in missing.stderr and "diagnosis" in missing.stderr
     assert "Traceback" not in missing.stderr
@@ -74,7 +96,19 @@ def test_parquet_input(tmp_path: Path) -> None:
     path = tmp_path / "cells.parquet"
     frame.to_parquet(path)
     reg = str(tmp_path / "reg")
-    ferry("train", "tabular", "--data", str(path), "--target", "target", "--epochs", "3", "--registry", reg,
-          "--checkpoints", str(tmp_path / "ckpt"))
+    ferry(
+        "train",
+        "tabular",
+        "--data",
+        str(path),
+        "--target",
+        "target",
+        "--epochs",
+        "3",
+        "--registry",
+        reg,
+        "--checkpoints",
+        str(tmp_path / "ckpt"),
+    )
     assert pd.read_parquet(path).shape == (569, 31)
     assert "tabular" in ferry("models", "list", "--registry", reg).stdout
