@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -149,3 +153,20 @@ def test_metadata_health_and_metrics(
         f'ferry_model_info{{model="tabular",providers="CPUExecutionProvider",version="{version}"}}'
         in metrics
     )
+
+
+def test_ferry_predict_client(service_url: str, tmp_path: Path) -> None:
+    rows = tmp_path / "rows.csv"
+    names = load_breast_cancer().feature_names
+    rows.write_text(
+        ",".join(names) + "\n" + "\n".join(",".join(map(str, r)) for r in ROWS[:3]) + "\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "ferry", "predict", "tabular", str(rows), "--url", service_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["model_name"] == "tabular" and len(answer["predictions"]) == 3

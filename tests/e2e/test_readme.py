@@ -1,0 +1,58 @@
+"""The README's serve command, run as written in a clean clone (with this checkout's venv)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from sklearn.datasets import load_breast_cancer
+
+from loadtests.servers import free_port, wait_ready
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_names_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make serve" in readme and "make test" in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_make_serve_trains_the_default_model_and_serves_it(tmp_path: Path) -> None:
+    if shutil.which("git") is None or not (ROOT / ".git").exists() or shutil.which("make") is None:
+        pytest.skip("needs git, make and a git checkout")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True)
+    venv = Path(sys.prefix)
+    stamp = venv / ".installed-dev"
+    if not stamp.exists():
+        pytest.skip("the venv was not made by `make install`")
+    port = free_port()
+    env = {**os.environ, "FERRY_PORT": str(port)}
+    env.pop("FERRY_REGISTRY", None)
+    log = tmp_path / "serve.log"
+    # -o: the venv is already installed; everything else runs exactly as the README says.
+    cmd = ["make", "serve", f"VENV={venv}", "-o", str(stamp)]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=clone, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc, log, timeout=240)  # type: ignore[arg-type]
+        row = load_breast_cancer().data[0].tolist()
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/predict",
+            json={"model": "tabular", "inputs": {"features": [row]}},
+        ).json()
+        assert answer["model_version"] == "1" and answer["predictions"] == ["malignant"]
+        assert (clone / "registry" / "tabular" / "aliases.json").is_file()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=30)
