@@ -63,7 +63,7 @@ def main(
             with running_service(
                 registry.resolve(), log, target=target, FERRY_PEER_MODEL=model
             ) as url:
-                asyncio.run(run_load(url + path, body, 4, 2.0))  # warm-up
+                asyncio.run(run_load(url + path, body, 16, 3.0))  # warm-up
                 for level in levels:
                     result = asyncio.run(run_load(url + path, body, level, seconds))
                     summary = {

@@ -36,6 +36,7 @@ routes = build_app()
     workers=http.workers,
     traffic={"timeout": http.timeout_s},
     logging={"access": {"enabled": http.access_log}},
+    tracing={"excluded_urls": http.untraced_paths},
 )
 @bentoml.asgi_app(routes, path="/")
 class Ferry:
