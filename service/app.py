@@ -27,6 +27,7 @@ from service.schemas import PredictResponse
 from service.settings import HttpSettings
 
 log = logging.getLogger("ferry.service")
+log.setLevel(logging.INFO)  # BentoML's handlers pass INFO; our logger would default to WARNING
 http = HttpSettings()
 routes = build_app()
 
