@@ -1,4 +1,4 @@
-"""What each endpoint does, free of any web framework: payload in, JSON-able dict out."""
+"""What each endpoint does, free of any web framework: payload in, answer out."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from service.errors import InvalidInput
 from service.models import ModelSet, ServedModel
-from service.protocol import build_response, parse_request
+from service.protocol import encode_response, parse_request
 from service.validation import to_arrays
 
 
@@ -39,11 +39,12 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
     return body
 
 
-async def v2_infer(models: ModelSet, name: str, body: Any) -> dict[str, Any]:
-    """`POST /v2/models/{name}/infer` with JSON tensors."""
-    served = models.get(name)
-    arrays, outputs = parse_request(
-        body, served.runtime.signature, models.batching.max_rows_per_request
-    )
-    results = await served.infer(arrays)
-    return build_response(served.runtime, results, outputs, body)
+async def v2_infer(
+    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+) -> tuple[bytes, str, dict[str, str]]:
+    """`POST /v2/models/{name}[/versions/{v}]/infer`: JSON and binary tensors in and out."""
+    served = models.get(name, version)
+    runtime = served.runtime
+    request = parse_request(body, binary, runtime.signature, models.batching.max_rows_per_request)
+    results = await served.infer(request.arrays)
+    return encode_response(runtime, results, request)

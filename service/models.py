@@ -1,9 +1,14 @@
-"""The set of models one service process serves, each with its own runtime and batcher."""
+"""The models one service process serves: per model, the alias's version and any others kept.
+
+Each loaded version has its own ONNX Runtime session and batcher, so traffic to
+one model (or version) never waits in another's batch. A model's entry is an
+immutable snapshot replaced as a whole, so a reader sees the old set or the new.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,8 +33,16 @@ class ServedModel:
         return await self.batcher.submit(inputs)
 
 
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model: the version its alias names and every version kept loaded."""
+
+    default: ServedModel
+    versions: dict[str, ServedModel] = field(default_factory=dict)
+
+
 class ModelSet:
-    """Loads the configured models from the registry and looks them up by name."""
+    """Loads the configured models from the registry and looks them up by name and version."""
 
     def __init__(
         self,
@@ -43,8 +56,13 @@ class ModelSet:
         self.batching = batching or BatchSettings()
         self.on_batch = on_batch
         self.registry = Registry(self.registry_settings.registry)
-        self.models: dict[str, ServedModel] = {}
+        self.entries: dict[str, ModelEntry] = {}
         self.errors: dict[str, str] = {}
+
+    @property
+    def models(self) -> dict[str, ServedModel]:
+        """The alias's version of each model, by name."""
+        return {name: entry.default for name, entry in self.entries.items()}
 
     def wanted(self) -> list[str]:
         """Models named in settings, else every model that has the serving alias."""
@@ -53,23 +71,46 @@ class ModelSet:
         alias = self.registry_settings.alias
         return [m for m in self.registry.models() if alias in self.registry.aliases(m)]
 
+    def wanted_versions(self, name: str, default: str) -> list[str]:
+        """The versions the policy keeps loaded for `name`, the alias's version included."""
+        policy = self.registry_settings.versions
+        if policy == "aliases":
+            extra = set(self.registry.aliases(name).values())
+        elif policy.startswith("latest:"):
+            extra = set(self.registry.versions(name)[-int(policy.split(":")[1]) :])
+        else:
+            extra = set()
+        return sorted(extra | {default}, key=lambda v: (len(v), v))
+
     def load_all(self) -> None:
         """Load every wanted model; a model that fails is reported, not fatal to the others."""
         for name in self.wanted():
             try:
-                self.models[name] = self.load(name)
+                self.entries[name] = self.load_entry(name)
+                self.errors.pop(name, None)
             except (ExportError, ModelLoadError) as err:
                 self.errors[name] = str(err)
                 log.error("model %s not loaded: %s", name, err)
 
-    def load(self, name: str) -> ServedModel:
-        ref = f"{name}@{self.registry_settings.alias}"
-        runtime = ModelRuntime.load(self.registry.get(ref, verify=False), self.runtime_settings)
-        log.info("loaded %s version %s on %s", name, runtime.version, runtime.providers)
+    def load_entry(self, name: str, reuse: ModelEntry | None = None) -> ModelEntry:
+        """Load the alias's version and the policy's others, reusing already loaded ones."""
+        _, default = self.registry.resolve(f"{name}@{self.registry_settings.alias}")
+        loaded = dict(reuse.versions) if reuse else {}
+        versions = {
+            v: loaded.get(v) or self.load_version(name, v)
+            for v in self.wanted_versions(name, default)
+        }
+        return ModelEntry(versions[default], versions)
+
+    def load_version(self, name: str, version: str) -> ServedModel:
+        runtime = ModelRuntime.load(
+            self.registry.get(f"{name}:{version}", verify=False), self.runtime_settings
+        )
+        log.info("loaded %s version %s on %s", name, version, runtime.providers)
         b = self.batching
         batcher = Batcher(
             runtime.run,
-            name,
+            f"{name}:{version}",
             max_batch_size=b.max_batch_size,
             max_latency_ms=b.max_latency_ms,
             max_queue_rows=b.max_queue_rows,
@@ -78,32 +119,46 @@ class ModelSet:
         )
         return ServedModel(runtime, batcher)
 
-    def get(self, name: str | None) -> ServedModel:
+    def get(self, name: str | None, version: str | None = None) -> ServedModel:
         if name is None:
-            if len(self.models) == 1:
-                return next(iter(self.models.values()))
+            if len(self.entries) == 1:
+                return next(iter(self.entries.values())).default
             raise UnknownModel(
-                f"model: required when serving {len(self.models)} models {self.names()}"
+                f"model: required when serving {len(self.entries)} models {self.names()}"
             )
-        if name in self.models:
-            return self.models[name]
-        if name in self.errors:
-            raise NotReady(f"model {name!r} is not ready: {self.errors[name]}")
-        raise UnknownModel(f"model {name!r} is not served here (models: {self.names()})")
+        entry = self.entries.get(name)
+        if entry is None:
+            if name in self.errors:
+                raise NotReady(f"model {name!r} is not ready: {self.errors[name]}")
+            raise UnknownModel(f"model {name!r} is not served here (models: {self.names()})")
+        if version is None:
+            return entry.default
+        if version not in entry.versions:
+            known = ", ".join(sorted(entry.versions))
+            where = f"model {name!r}"
+            raise UnknownModel(f"version {version!r} of {where} is not served (versions: {known})")
+        return entry.versions[version]
 
     def names(self) -> list[str]:
-        return sorted(self.models)
+        return sorted(self.entries)
 
     def ready(self) -> bool:
-        return bool(self.models) and not self.errors
+        return bool(self.entries) and not self.errors
 
     def status(self) -> dict[str, object]:
         return {
             "ready": self.ready(),
-            "models": {n: m.runtime.describe() for n, m in sorted(self.models.items())},
+            "models": {
+                name: {
+                    **entry.default.runtime.describe(),
+                    "loaded_versions": sorted(entry.versions),
+                }
+                for name, entry in sorted(self.entries.items())
+            },
             "errors": dict(self.errors),
         }
 
     async def close(self) -> None:
-        for model in self.models.values():
-            await model.batcher.close()
+        for entry in self.entries.values():
+            for served in entry.versions.values():
+                await served.batcher.close()

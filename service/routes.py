@@ -2,6 +2,7 @@
 
 The app is plain FastAPI so it can be tested without a BentoML server; the
 BentoML service mounts it and puts its `ModelSet` into `app.state.models`.
+Every model path also exists under `/versions/{version}`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from export.errors import ExportError
 from service import handlers
 from service.errors import InvalidInput, ServiceError
 from service.models import ModelSet
-from service.protocol import model_metadata
+from service.protocol import model_config, model_metadata, server_metadata
+from service.protocol.binary import HEADER, split_body
+from service.protocol.response import VERSION_HEADER
 
-VERSION_HEADER = "X-Model-Version"
+MODEL = "/v2/models/{name}"
+VERSION = "/v2/models/{name}/versions/{version}"
 
 
 def build_app() -> FastAPI:
@@ -27,6 +31,10 @@ def build_app() -> FastAPI:
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(ExportError, _export_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/v2")
+    async def server() -> dict[str, Any]:
+        return server_metadata()
 
     @app.get("/v2/health/live")
     async def live() -> dict[str, bool]:
@@ -37,24 +45,41 @@ def build_app() -> FastAPI:
         ok = _models(request).ready()
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
-    @app.get("/v2/models/{name}")
-    async def metadata(name: str, request: Request) -> Response:
-        runtime = _models(request).get(name).runtime
-        return JSONResponse(model_metadata(runtime), headers={VERSION_HEADER: runtime.version})
-
-    @app.get("/v2/models/{name}/ready")
-    async def model_ready(name: str, request: Request) -> Response:
+    @app.get(MODEL)
+    @app.get(VERSION)
+    async def metadata(request: Request, name: str, version: str | None = None) -> Response:
         models = _models(request)
-        ok = name in models.models
-        if not ok and name not in models.errors:
-            models.get(name)  # raises 404 for a model not served here
-        return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
+        runtime = models.get(name, version).runtime
+        versions = sorted(models.entries[name].versions, key=lambda v: (len(v), v))
+        return JSONResponse(
+            model_metadata(runtime, versions), headers={VERSION_HEADER: runtime.version}
+        )
 
-    @app.post("/v2/models/{name}/infer")
-    async def infer(name: str, request: Request) -> Response:
-        body = await read_json(request)
-        result = await handlers.v2_infer(_models(request), name, body)
-        return JSONResponse(result, headers={VERSION_HEADER: result["model_version"]})
+    @app.get(MODEL + "/ready")
+    @app.get(VERSION + "/ready")
+    async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
+        models = _models(request)
+        if name in models.errors and name not in models.entries:
+            return JSONResponse({"name": name, "ready": False}, status_code=503)
+        models.get(name, version)  # 404 for a model or version not served here
+        return JSONResponse({"name": name, "ready": True})
+
+    @app.get(MODEL + "/config")
+    @app.get(VERSION + "/config")
+    async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
+        models = _models(request)
+        b = models.batching
+        return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
+
+    @app.post(MODEL + "/infer")
+    @app.post(VERSION + "/infer")
+    async def infer(request: Request, name: str, version: str | None = None) -> Response:
+        header, binary = split_body(await request.body(), request.headers.get(HEADER))
+        body = parse_json(header)
+        content, media, headers = await handlers.v2_infer(
+            _models(request), name, version, body, binary
+        )
+        return Response(content, media_type=media, headers=headers)
 
     @app.get("/status")
     async def status(request: Request) -> dict[str, Any]:
@@ -63,8 +88,7 @@ def build_app() -> FastAPI:
     return app
 
 
-async def read_json(request: Request) -> Any:
-    raw = await request.body()
+def parse_json(raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

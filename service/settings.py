@@ -19,6 +19,9 @@ class RegistrySettings(BaseSettings):
     # Empty: every model in the registry that has the alias below.
     models: list[str] = Field(default_factory=list)
     alias: str = "production"
+    # Versions kept loaded beside the alias: "alias" (only it), "aliases" (every version
+    # some alias points to) or "latest:N" (the N newest versions, plus the alias).
+    versions: str = Field(default="alias", pattern=r"^(alias|aliases|latest:[1-9][0-9]*)$")
 
     @field_validator("models", mode="before")
     @classmethod

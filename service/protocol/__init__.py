@@ -1,0 +1,20 @@
+"""Open Inference Protocol V2 (KServe / Triton) over REST, exact to the spec.
+
+JSON tensors and the binary tensor data extension (what tritonclient sends by
+default). Field names follow the spec: `model_name`, `model_version`, `id`,
+`parameters`, `inputs[]/outputs[]` with `name`, `shape`, `datatype`, `data`.
+"""
+
+from service.protocol.metadata import PLATFORM, model_config, model_metadata, server_metadata
+from service.protocol.request import InferenceRequest, parse_request
+from service.protocol.response import encode_response
+
+__all__ = [
+    "PLATFORM",
+    "InferenceRequest",
+    "encode_response",
+    "model_config",
+    "model_metadata",
+    "parse_request",
+    "server_metadata",
+]
