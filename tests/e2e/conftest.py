@@ -6,6 +6,7 @@ import pytest
 
 from export.registry import Artifact, Registry
 from loadtests.servers import running_service
+from tests.support.onnx_models import publish_linear
 
 
 @pytest.fixture(scope="session")
@@ -18,6 +19,7 @@ def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry
     artifact = train_and_publish(
         "tabular", registry, train_config=TrainConfig(epochs=15), promote=True
     )
+    publish_linear(registry, "small", n_features=4)  # a second model, served beside it
     return registry, artifact
 
 

@@ -1,0 +1,74 @@
+"""The real tritonclient HTTP client against the running service, unchanged."""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from export.registry import Artifact, Registry
+
+httpclient = pytest.importorskip("tritonclient.http")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def client(service_url: str) -> httpclient.InferenceServerClient:
+    return httpclient.InferenceServerClient(url=urlparse(service_url).netloc)
+
+
+def direct(artifact: Artifact, name: str, x: np.ndarray) -> np.ndarray:
+    session = ort.InferenceSession(str(artifact.model_path), providers=["CPUExecutionProvider"])
+    out: np.ndarray = session.run(None, {name: x})[0]
+    return out
+
+
+def test_health_and_metadata(client: httpclient.InferenceServerClient) -> None:
+    assert client.is_server_live() and client.is_server_ready()
+    assert client.get_server_metadata()["name"] == "ferry"
+    for model, width in [("tabular", 30), ("small", 4)]:
+        assert client.is_model_ready(model)
+        meta = client.get_model_metadata(model)
+        assert meta["platform"] == "onnxruntime_onnx"
+        assert meta["inputs"][0]["shape"] == [-1, width]
+        config = client.get_model_config(model)
+        assert config["input"][0]["dims"] == [width] and config["max_batch_size"] > 0
+    version = client.get_model_metadata("tabular")["versions"][0]
+    assert client.is_model_ready("tabular", model_version=version)
+
+
+@pytest.mark.parametrize("binary", [True, False])
+def test_infer_with_default_binary_tensors(
+    client: httpclient.InferenceServerClient,
+    trained_registry: tuple[Registry, Artifact],
+    binary: bool,
+) -> None:
+    registry, _ = trained_registry
+    for model, width in [("tabular", 30), ("small", 4)]:
+        x = np.random.default_rng(width).normal(10, 3, size=(7, width)).astype(np.float32)
+        inp = httpclient.InferInput("features", list(x.shape), "FP32")
+        inp.set_data_from_numpy(x, binary_data=binary)
+        outputs = (
+            None
+            if binary
+            else [httpclient.InferRequestedOutput("probabilities", binary_data=False)]
+        )
+        result = client.infer(model, [inp], outputs=outputs, request_id="r1")
+        got = result.as_numpy("probabilities")
+        artifact = registry.get(f"{model}@production")
+        np.testing.assert_allclose(got, direct(artifact, "features", x), atol=1e-6)
+        response = result.get_response()
+        assert response["model_version"] == artifact.manifest.version and response["id"] == "r1"
+
+
+def test_errors_reach_the_client(client: httpclient.InferenceServerClient) -> None:
+    from tritonclient.utils import InferenceServerException
+
+    inp = httpclient.InferInput("features", [1, 3], "FP32")
+    inp.set_data_from_numpy(np.ones((1, 3), dtype=np.float32))
+    with pytest.raises(InferenceServerException, match=r"expected shape \[-1, 4\]"):
+        client.infer("small", [inp])
+    with pytest.raises(InferenceServerException, match="not served"):
+        client.infer("nope", [inp])
