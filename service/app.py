@@ -2,7 +2,9 @@
 
 Typed JSON predictions at `POST /predict` (a BentoML API, listed on BentoML's
 OpenAPI page), Open Inference Protocol V2 under `/v2` and details at `/status`
-(a mounted FastAPI app), BentoML's `/livez`, `/readyz` and `/metrics`.
+(a mounted FastAPI app), BentoML's `/livez`, `/readyz` and `/metrics`. The
+registry is polled for alias moves (`service.refresh`); `POST /admin/refresh`
+refreshes at once.
 
 Batching is ours (`service.batcher`), not BentoML's `batchable=True`: measured
 on 2 cores, BentoML's dispatcher sheds load with 503 once its latency budget is
@@ -11,6 +13,7 @@ spent, where ours queues up to a bound and then answers 429 with Retry-After.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -22,9 +25,10 @@ from service import handlers
 from service.errors import ServiceError
 from service.metrics import Metrics
 from service.models import ModelSet
+from service.refresh import Refresher, RefreshResult
 from service.routes import VERSION_HEADER, build_app, error_response
 from service.schemas import PredictResponse
-from service.settings import HttpSettings
+from service.settings import HttpSettings, RefreshSettings
 
 log = logging.getLogger("ferry.service")
 log.setLevel(logging.INFO)  # BentoML's handlers pass INFO; our logger would default to WARNING
@@ -49,8 +53,23 @@ class Ferry:
         self.models.load_all()
         for name, served in self.models.models.items():
             self.metrics.serving(name, served.runtime.version, served.runtime.providers)
+        self.refresh_settings = RefreshSettings()
+        self.refresher = Refresher(self.models, on_result=self._refreshed)
+        self._poller: asyncio.Task[None] | None = None
         routes.state.models = self.models
+        routes.state.refresher = self.refresher
+        routes.state.admin_token = self.refresh_settings.admin_token
         log.info("ferry ready: %s", self.models.status())
+
+    def _refreshed(self, result: RefreshResult) -> None:
+        served = self.models.models.get(result.model)
+        self.metrics.refreshed(result, served.runtime.providers if served else [])
+
+    @bentoml.on_startup
+    async def start_polling(self) -> None:
+        interval = self.refresh_settings.refresh_interval_s
+        if interval > 0:
+            self._poller = asyncio.get_running_loop().create_task(self.refresher.poll(interval))
 
     def __is_ready__(self) -> bool:
         return self.models.ready()
@@ -66,4 +85,6 @@ class Ferry:
 
     @bentoml.on_shutdown
     async def shutdown(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
         await self.models.close()

@@ -57,8 +57,8 @@ class Batcher:
         self._queued_rows = 0
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
-        # One thread per model: its batches never wait behind another model's.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"batch-{name}")
+        self._executor: ThreadPoolExecutor | None = None
+        self._closing = False
 
     @property
     def queued_rows(self) -> int:
@@ -82,26 +82,40 @@ class Batcher:
         return await item.future
 
     async def close(self) -> None:
-        """Finish what is queued, then stop the worker."""
-        while self._queue:
-            await asyncio.sleep(0.001)
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        self._executor.shutdown(wait=True)
+        """Finish every queued and running batch, then stop the worker thread.
+
+        A request that still arrives afterwards is served all the same (the worker
+        starts again and stops once idle), so retiring a model never drops one.
+        """
+        self._closing = True
+        if self._task is not None and not self._task.done():
+            assert self._wakeup is not None
+            self._wakeup.set()
+            await asyncio.wait({self._task})
+        if self._executor is not None and not self._queue:
+            self._executor.shutdown(wait=False)
+            self._executor = None
 
     def _ensure_started(self) -> None:
         if self._task is None or self._task.done():
             self._wakeup = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._loop())
+        if self._executor is None:
+            # One thread per model: its batches never wait behind another model's.
+            self._executor = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix=f"batch-{self.name}"
+            )
 
     async def _loop(self) -> None:
         assert self._wakeup is not None
         loop = asyncio.get_running_loop()
         while True:
             if not self._queue:
+                if self._closing:
+                    return
                 self._wakeup.clear()
                 await self._wakeup.wait()
+                continue
             if self.max_latency_s and self._queued_rows < self.max_batch_size:
                 await self._wait_for_more()
             batch = self._take()

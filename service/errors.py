@@ -18,8 +18,18 @@ class InvalidInput(ServiceError):
     status = HTTPStatus.BAD_REQUEST
 
 
-class UnknownModel(ServiceError):
+class NotFound(ServiceError):
     status = HTTPStatus.NOT_FOUND
+
+
+class UnknownModel(NotFound):
+    """A model or version this service does not serve."""
+
+
+class Forbidden(ServiceError):
+    """A missing or wrong admin token."""
+
+    status = HTTPStatus.FORBIDDEN
 
 
 class NotReady(ServiceError):

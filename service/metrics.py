@@ -6,9 +6,11 @@ directory for prometheus_client only when its worker starts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import prometheus_client as prom
+
+from service.refresh import RefreshResult
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 
@@ -19,33 +21,41 @@ class Metrics:
     batch_requests: prom.Histogram
     batch_seconds: prom.Histogram
     model_info: prom.Gauge
-    rejected: prom.Counter
+    refreshes: prom.Counter
+    _serving: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> Metrics:
+        labels = ["model", "version"]
         return cls(
+            prom.Histogram("ferry_batch_rows", "Rows per model batch", labels, buckets=ROW_BUCKETS),
             prom.Histogram(
-                "ferry_batch_rows", "Rows per model batch", ["model"], buckets=ROW_BUCKETS
+                "ferry_batch_requests", "Requests per model batch", labels, buckets=ROW_BUCKETS
             ),
-            prom.Histogram(
-                "ferry_batch_requests", "Requests per model batch", ["model"], buckets=ROW_BUCKETS
-            ),
-            prom.Histogram("ferry_batch_seconds", "Model time per batch", ["model"]),
+            prom.Histogram("ferry_batch_seconds", "Model time per batch", labels),
             prom.Gauge(
                 "ferry_model_info",
-                "1 for the version serving each model, with its execution providers",
+                "1 for the version serving each model (0 once replaced), with its providers",
                 ["model", "version", "providers"],
                 multiprocess_mode="livemax",
             ),
-            prom.Counter(
-                "ferry_rejected_requests", "Requests refused before batching", ["model", "status"]
-            ),
+            prom.Counter("ferry_refreshes", "Model refreshes by result", ["model", "result"]),
         )
 
-    def observe_batch(self, model: str, rows: int, requests: int, seconds: float) -> None:
-        self.batch_rows.labels(model).observe(rows)
-        self.batch_requests.labels(model).observe(requests)
-        self.batch_seconds.labels(model).observe(seconds)
+    def observe_batch(self, batcher: str, rows: int, requests: int, seconds: float) -> None:
+        model, _, version = batcher.partition(":")
+        self.batch_rows.labels(model, version).observe(rows)
+        self.batch_requests.labels(model, version).observe(requests)
+        self.batch_seconds.labels(model, version).observe(seconds)
 
     def serving(self, model: str, version: str, providers: list[str]) -> None:
-        self.model_info.labels(model, version, ",".join(providers)).set(1)
+        previous = self._serving.get(model)
+        if previous is not None:
+            self.model_info.labels(model, *previous).set(0)
+        self._serving[model] = (version, ",".join(providers))
+        self.model_info.labels(model, *self._serving[model]).set(1)
+
+    def refreshed(self, result: RefreshResult, providers: list[str]) -> None:
+        self.refreshes.labels(result.model, "failed" if result.error else "ok").inc()
+        if result.error is None:
+            self.serving(result.model, result.new, providers)

@@ -7,7 +7,9 @@ Every model path also exists under `/versions/{version}`.
 
 from __future__ import annotations
 
+import hmac
 import json
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -16,11 +18,12 @@ from fastapi.responses import JSONResponse, Response
 
 from export.errors import ExportError
 from service import handlers
-from service.errors import InvalidInput, ServiceError
+from service.errors import Forbidden, InvalidInput, NotFound, ServiceError
 from service.models import ModelSet
 from service.protocol import model_config, model_metadata, server_metadata
 from service.protocol.binary import HEADER, split_body
 from service.protocol.response import VERSION_HEADER
+from service.refresh import Refresher
 
 MODEL = "/v2/models/{name}"
 VERSION = "/v2/models/{name}/versions/{version}"
@@ -83,7 +86,16 @@ def build_app() -> FastAPI:
 
     @app.get("/status")
     async def status(request: Request) -> dict[str, Any]:
-        return _models(request).status()
+        refresher: Refresher | None = getattr(request.app.state, "refresher", None)
+        refresh = refresher.status() if refresher else None
+        return {**_models(request).status(), "refresh": refresh}
+
+    @app.post("/admin/refresh")
+    async def refresh(request: Request) -> dict[str, Any]:
+        refresher: Refresher = request.app.state.refresher
+        check_token(request.headers.get("Authorization"), request.app.state.admin_token)
+        results = await refresher.refresh(retry_failed=True)
+        return {"results": [asdict(r) for r in results], **refresher.status()}
 
     return app
 
@@ -94,6 +106,15 @@ def parse_json(raw: bytes) -> Any:
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         snippet = raw[:40].decode("utf-8", "replace")
         raise InvalidInput(f"request body: malformed JSON ({err}) near {snippet!r}") from err
+
+
+def check_token(authorization: str | None, token: str) -> None:
+    """Admin calls need `Authorization: Bearer <FERRY_ADMIN_TOKEN>`; no token set, no endpoint."""
+    if not token:
+        raise NotFound("admin endpoints are disabled: set FERRY_ADMIN_TOKEN to enable them")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        raise Forbidden("Authorization: expected 'Bearer <admin token>'")
 
 
 def error_response(err: ServiceError | ExportError) -> JSONResponse:

@@ -83,3 +83,14 @@ class HttpSettings(BaseSettings):
     @property
     def untraced_paths(self) -> str:
         return "" if self.trace_inference else "/infer$,/predict$"
+
+
+class RefreshSettings(BaseSettings):
+    """Following alias moves in the registry while serving."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    # Seconds between registry polls; 0 turns polling off (the admin endpoint still works).
+    refresh_interval_s: float = Field(default=5.0, ge=0)
+    # Bearer token for POST /admin/refresh; empty disables the endpoint.
+    admin_token: str = ""

@@ -122,3 +122,26 @@ async def test_a_cancelled_request_is_dropped_from_the_queue() -> None:
     await asyncio.gather(busy, kept)
     assert ran == [1, 2]
     await batcher.close()
+
+
+async def test_close_finishes_queued_and_running_batches_and_late_requests_still_work() -> None:
+    gate = threading.Event()
+
+    def slow(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        gate.wait(5)
+        return {"y": inputs["x"] + 1}
+
+    batcher = Batcher(slow, "m", max_batch_size=2)
+    running = asyncio.ensure_future(batcher.submit(rows(1)))
+    await asyncio.sleep(0.02)
+    queued = [asyncio.ensure_future(batcher.submit(rows(i))) for i in range(5)]
+    closing = asyncio.ensure_future(batcher.close())
+    await asyncio.sleep(0.02)
+    assert not closing.done()
+    gate.set()
+    await closing
+    assert (await running)["y"][0, 0] == 2
+    assert [(await q)["y"][0, 0] for q in queued] == [1, 2, 3, 4, 5]
+    late = await batcher.submit(rows(7))  # a request that raced the swap is still served
+    assert late["y"][0, 0] == 8
+    await batcher.close()
