@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install serve test test-fast lint format clean
+.PHONY: install serve test test-fast lint format container-check clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
+
+## Build the image, run it on a trained model and check it (docker, else podman; needs root for podman).
+container-check: install
+	PYTHON=$(abspath $(BIN))/python bash scripts/container_smoke.sh
 
 format: install
 	$(BIN)/ruff format .

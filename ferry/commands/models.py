@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -80,11 +81,12 @@ def rollback(
 @app.command()
 @friendly
 def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
-    """The model's append-only history: publishes and alias moves."""
+    """The model's append-only history (publishes, alias moves) and retraining decisions."""
     from export.registry import Registry
 
-    table = Table("at", "event", "alias", "version", "previous", "reason")
-    for event in Registry(registry).history(name):
+    reg = Registry(registry)
+    table = Table("at", "event", "alias", "version", "previous", "reason", title="alias history")
+    for event in reg.history(name):
         table.add_row(
             *(
                 str(event.get(k) or "-")
@@ -92,3 +94,42 @@ def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
             )
         )
     console.print(table)
+    decisions = reg.audit(name)
+    if decisions:
+        console.print(decisions_table(decisions))
+
+
+def decisions_table(decisions: list[dict[str, Any]]) -> Table:
+    """One row per retraining decision from `audit.jsonl`."""
+    table = Table(
+        "at",
+        "decision",
+        "champion",
+        "challenger",
+        "primary metric",
+        "holdout rows",
+        "data",
+        "reason",
+        title="retraining decisions (audit.jsonl)",
+    )
+    for entry in decisions:
+        metric = entry.get("primary_metric", "")
+        scores = entry.get("metrics", {})
+        old = scores.get("champion", {}).get(metric)
+        new = scores.get("challenger", {}).get(metric)
+        shown = f"{metric} {_fmt(old)} → {_fmt(new)}"
+        table.add_row(
+            str(entry.get("at", "-")),
+            str(entry.get("decision", "-")) + (" (recovered)" if entry.get("recovered") else ""),
+            str(entry.get("champion") or "-"),
+            str(entry.get("challenger") or "-"),
+            shown,
+            str(entry.get("holdout", {}).get("rows", "-")),
+            str(entry.get("data_fingerprint", ""))[:19],
+            str(entry.get("reason", "")),
+        )
+    return table
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
