@@ -1,4 +1,4 @@
-"""Start a BentoML service in a child process on a free loopback port and wait until ready."""
+"""Start a service in a child process on a free loopback port and wait until it is ready."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 FERRY = "service.app:Ferry"
+
+
+@dataclass
+class Started:
+    url: str
+    pid: int
+    ready_s: float  # process start to first 200 from the readiness path
 
 
 def free_port() -> int:
@@ -26,21 +34,34 @@ def free_port() -> int:
 def running_service(
     registry: Path, log: Path, target: str = FERRY, timeout: float = 90.0, **env: str
 ) -> Iterator[str]:
-    """Yield the base URL once `/readyz` answers 200; stop the server afterwards."""
+    """A BentoML service (`bentoml serve TARGET`); yields the base URL once `/readyz` is 200."""
+    with running_server("bentoml", target, registry, log, timeout, **env) as started:
+        yield started.url
+
+
+@contextmanager
+def running_server(
+    kind: str, target: str, registry: Path, log: Path, timeout: float = 90.0, **env: str
+) -> Iterator[Started]:
+    """`kind` is "bentoml" (`bentoml serve`) or "uvicorn" (a plain ASGI app)."""
     port = free_port()
     environ = {**os.environ, "FERRY_REGISTRY": str(registry), **env}
     environ.setdefault("BENTOML_HOME", str(log.parent / "bentoml-home"))
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        target,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-    ]
+    where = ["--host", "127.0.0.1", "--port", str(port)]
+    if kind == "bentoml":
+        cmd = [sys.executable, "-m", "bentoml", "serve", target, *where]
+    else:
+        cmd = [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            target,
+            *where,
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ]
+    started = time.perf_counter()
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -48,7 +69,7 @@ def running_service(
     url = f"http://127.0.0.1:{port}"
     try:
         wait_ready(url, proc, log, timeout)
-        yield url
+        yield Started(url, proc.pid, time.perf_counter() - started)
     finally:
         proc.terminate()
         try:
@@ -68,5 +89,5 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
                 return
         except httpx.HTTPError:
             pass
-        time.sleep(0.25)
+        time.sleep(0.05)
     raise RuntimeError(f"service not ready after {timeout}s:\n{log.read_text()[-4000:]}")

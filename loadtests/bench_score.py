@@ -1,0 +1,296 @@
+"""`ferry bench score`: batch scoring figures, all measured in one run.
+
+- local engine rows/s against a bare ONNX Runtime loop over the same rows, already in
+  memory as one array, at the same batch size (goal: at least 0.85 of it);
+- peak RSS of a job over N rows against one over N/10 rows, each in a child process
+  of its own (goal: at most 1.5 times);
+- the Ray engine on this machine: rows/s, and its time against the local engine's;
+- the same for the digits model when the registry has one.
+
+Each job runs in a fresh child process (`python -m loadtests.bench_score child ...`),
+so its peak RSS is its own and no data set of the parent is counted.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from export.manifest import Manifest
+from export.registry import Registry
+from service.batch.columns import plan_columns
+from service.batch.convert import prepare
+from service.batch.job import ScoreJob, run_local
+from service.batch.reader import Source
+from service.runtime import ModelRuntime
+from service.settings import RuntimeSettings
+
+ROW_GROUP = 65536
+LOCAL_GOAL = 0.85
+RSS_GOAL = 1.5
+
+
+@dataclass
+class ModelFigures:
+    """Figures of one model, measured in one run."""
+
+    model: str
+    rows: int
+    batch_rows: int
+    bare_rows_per_s: float = 0.0
+    read_convert_rows_per_s: float = 0.0
+    local_rows_per_s: float = 0.0
+    local_seconds: float = 0.0
+    local_peak_rss_mb: float = 0.0
+    small_rows: int = 0
+    small_peak_rss_mb: float = 0.0
+    ray_rows_per_s: float | None = None
+    ray_seconds: float | None = None
+    ray_start_seconds: float | None = None
+
+    @property
+    def local_vs_bare(self) -> float:
+        """Local engine rows/s over bare ONNX Runtime rows/s (goal >= 0.85)."""
+        return self.local_rows_per_s / self.bare_rows_per_s
+
+    @property
+    def rss_ratio(self) -> float | None:
+        """Peak RSS for all rows over peak RSS for a tenth of them (goal <= 1.5)."""
+        return self.local_peak_rss_mb / self.small_peak_rss_mb if self.small_rows else None
+
+    @property
+    def ray_overhead(self) -> float | None:
+        """Ray engine time over local engine time for the same job."""
+        return None if self.ray_seconds is None else self.ray_seconds / self.local_seconds
+
+
+@dataclass
+class Report:
+    """Every model's figures plus what was skipped and why."""
+
+    models: list[ModelFigures] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data, with the ratios, for `--json`."""
+        rows = []
+        for m in self.models:
+            ratios = {"local_vs_bare": m.local_vs_bare, "rss_ratio": m.rss_ratio}
+            rows.append({**asdict(m), **ratios, "ray_overhead": m.ray_overhead})
+        return {"models": rows, "notes": self.notes}
+
+
+def write_input(manifest: Manifest, path: Path, rows: int, seed: int = 0) -> None:
+    """A synthetic Parquet file the model can score: an `id`, then its input columns.
+
+    Tabular models get one float32 column per feature; others one list column per input
+    (e.g. 64 pixel values per row for an 8x8 image). Written in row groups of 65,536.
+    """
+    rng = np.random.default_rng(seed)
+    with pq.ParquetWriter(path, _schema(manifest)) as writer:
+        for start in range(0, rows, ROW_GROUP):
+            count = min(ROW_GROUP, rows - start)
+            columns = [pa.array(np.arange(start, start + count))]
+            columns += _columns(manifest, rng, count)
+            writer.write_table(pa.table(columns, schema=_schema(manifest)))
+
+
+def load_inputs(manifest: Manifest, path: Path) -> dict[str, np.ndarray]:
+    """The file's rows as the model's input arrays, all in memory (for the bare loop)."""
+    schema = pq.read_schema(path)
+    plan = plan_columns(manifest, schema, ["id"])
+    table = pq.read_table(path, columns=plan.read.names)
+    return prepare(table.combine_chunks().to_batches()[0], plan).inputs
+
+
+def bare_onnxruntime(runtime: ModelRuntime, inputs: dict[str, np.ndarray], batch: int) -> float:
+    """Rows/s of `session.run` alone over in-memory arrays, `batch` rows at a time."""
+    rows = len(next(iter(inputs.values())))
+    runtime.session.run(None, {k: v[:batch] for k, v in inputs.items()})
+    started = time.perf_counter()
+    for start in range(0, rows, batch):
+        runtime.session.run(None, {k: v[start : start + batch] for k, v in inputs.items()})
+    return rows / (time.perf_counter() - started)
+
+
+def read_convert(manifest: Manifest, path: Path, batch: int) -> float:
+    """Rows/s of reading the file and building model inputs, without the model."""
+    source = Source.open(path)
+    plan = plan_columns(manifest, source.schema(), ["id"])
+    started, rows = time.perf_counter(), 0
+    for part in source.parts(plan.read, batch):
+        rows += len(next(iter(prepare(part, plan).inputs.values())))
+    return rows / (time.perf_counter() - started)
+
+
+def local_job(job: ScoreJob) -> dict[str, float]:
+    """Run the local engine on `job` in a child process: its rows/s, time and peak RSS."""
+    fields = ("model", "input", "output", "registry", "batch_rows")
+    args = json.dumps({k: str(getattr(job, k)) for k in fields})
+    done = subprocess.run(
+        [sys.executable, "-m", "loadtests.bench_score", "child", args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"benchmark job failed: {done.stderr[-2000:]}")
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+def ray_job(job: ScoreJob) -> tuple[float, float, float]:
+    """(rows/s, job seconds, Ray start seconds) of the Ray engine on `job`."""
+    import ray
+
+    from service.batch.ray_engine import run_ray
+    from service.batch.settings import ScoreSettings
+
+    settings = ScoreSettings()
+    started = time.perf_counter()
+    if not ray.is_initialized():
+        ray.init(num_cpus=settings.ray_local_cpus, include_dashboard=False, log_to_driver=False)
+    start_seconds = time.perf_counter() - started
+    try:
+        result = run_ray(job, settings)
+    finally:
+        ray.shutdown()
+    return result.rows_per_second, result.seconds, start_seconds
+
+
+def bench_model(
+    registry: Registry,
+    model: str,
+    rows: int,
+    batch_rows: int,
+    workdir: Path,
+    small_rows: int = 0,
+    with_ray: bool = False,
+) -> ModelFigures:
+    """All figures of one model on a synthetic file of `rows` rows."""
+    artifact = registry.get(model)
+    manifest = artifact.manifest
+    figures = ModelFigures(manifest.name, rows, batch_rows, small_rows=small_rows)
+    data = workdir / f"{manifest.name}-{rows}.parquet"
+    write_input(manifest, data, rows)
+    runtime = ModelRuntime.load(artifact, RuntimeSettings())
+    inputs = load_inputs(manifest, data)
+    figures.bare_rows_per_s = bare_onnxruntime(runtime, inputs, batch_rows)
+    del inputs
+    figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
+    job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.root)
+    job = ScoreJob(**{**asdict(job), "keep": ("id",), "batch_rows": batch_rows})
+    local = local_job(job)
+    figures.local_rows_per_s = local["rows_per_s"]
+    figures.local_seconds = local["seconds"]
+    figures.local_peak_rss_mb = local["peak_rss_mb"]
+    if small_rows:
+        small = workdir / f"{manifest.name}-{small_rows}.parquet"
+        write_input(manifest, small, small_rows)
+        out = workdir / f"{manifest.name}-small-scored.parquet"
+        small_job = ScoreJob(**{**asdict(job), "input": small, "output": out})
+        figures.small_peak_rss_mb = local_job(small_job)["peak_rss_mb"]
+    if with_ray:
+        out = workdir / f"{manifest.name}-ray-scored.parquet"
+        ray_rate, ray_seconds, ray_start = ray_job(ScoreJob(**{**asdict(job), "output": out}))
+        figures.ray_rows_per_s, figures.ray_seconds = ray_rate, ray_seconds
+        figures.ray_start_seconds = ray_start
+    return figures
+
+
+def run(
+    registry: Registry,
+    workdir: Path,
+    tabular: str = "tabular",
+    digits: str = "digits",
+    rows: int = 2_000_000,
+    digits_rows: int = 200_000,
+    batch_rows: tuple[int, int] = (65536, 8192),
+    with_ray: bool = True,
+) -> Report:
+    """The whole benchmark: the tabular model, then the digits model if the registry has it.
+
+    `batch_rows` is (tabular, digits): a CNN's activations grow with the batch, so its
+    batches are smaller. The bare loop always runs at the job's batch size.
+    """
+    report = Report()
+    if with_ray and not _has_ray():
+        with_ray = False
+        report.notes.append("ray is not installed (pip install 'ferry[ray]'): no Ray figures")
+    workdir.mkdir(parents=True, exist_ok=True)
+    report.models.append(
+        bench_model(registry, tabular, rows, batch_rows[0], workdir, rows // 10, with_ray)
+    )
+    if registry.versions(digits):
+        report.models.append(
+            bench_model(registry, digits, digits_rows, batch_rows[1], workdir, with_ray=with_ray)
+        )
+    else:
+        report.notes.append(f"no {digits!r} model in {registry.root}: tabular figures only")
+    return report
+
+
+def _schema(manifest: Manifest) -> pa.Schema:
+    fields = [pa.field("id", pa.int64())]
+    if manifest.features:
+        return pa.schema(fields + [pa.field(f, pa.float32()) for f in manifest.features])
+    for spec in manifest.signature.inputs:
+        fields.append(pa.field(spec.name, pa.list_(pa.float32())))
+    return pa.schema(fields)
+
+
+def _columns(manifest: Manifest, rng: np.random.Generator, count: int) -> list[pa.Array]:
+    if manifest.features:
+        values = rng.normal(size=(count, len(manifest.features))).astype(np.float32)
+        return [pa.array(values[:, j]) for j in range(values.shape[1])]
+    columns = []
+    for spec in manifest.signature.inputs:
+        width = int(np.prod(spec.shape[1:]))
+        flat = rng.uniform(0, 16, size=count * width).astype(np.float32)
+        offsets = pa.array(np.arange(0, (count + 1) * width, width, dtype=np.int32))
+        columns.append(pa.ListArray.from_arrays(offsets, pa.array(flat)))
+    return columns
+
+
+def _has_ray() -> bool:
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _child(args: dict[str, str]) -> None:
+    job = ScoreJob(
+        model=args["model"],
+        input=Path(args["input"]),
+        output=Path(args["output"]),
+        registry=Path(args["registry"]),
+        keep=("id",),
+        batch_rows=int(args["batch_rows"]),
+    )
+    result = run_local(job)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    figures = {
+        "rows_per_s": result.rows_per_second,
+        "seconds": result.seconds,
+        "peak_rss_mb": peak_kb / 1024,
+    }
+    print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "child":
+        _child(json.loads(sys.argv[2]))
+    else:
+        sys.exit("usage: python -m loadtests.bench_score child JOB_JSON (or: ferry bench score)")
