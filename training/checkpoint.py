@@ -7,6 +7,7 @@ loading one never runs code from the file.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,17 @@ import torch
 from torch import nn
 
 from training.errors import TrainingError
+from training.models.digits import DigitsCNN, DigitsConfig
 from training.models.tabular import TabularConfig, TabularMLP
 
 KIND_TABULAR = "tabular"
+KIND_DIGITS = "digits"
+
+#: How to build an untrained module of each kind from its config dict.
+BUILDERS: dict[str, Callable[[dict[str, Any]], nn.Module]] = {
+    KIND_TABULAR: lambda config: TabularMLP(TabularConfig.from_dict(config)),
+    KIND_DIGITS: lambda config: DigitsCNN(DigitsConfig.from_dict(config)),
+}
 
 
 def save_checkpoint(
@@ -70,9 +79,11 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
 def build_module(checkpoint: dict[str, Any]) -> nn.Module:
     """Rebuild the module a checkpoint describes, load its weights, and put it in eval mode."""
     spec = checkpoint["model"]
-    if spec.get("kind") != KIND_TABULAR:
-        raise TrainingError(f"unknown model kind {spec.get('kind')!r} (known: {KIND_TABULAR!r})")
-    module = TabularMLP(TabularConfig.from_dict(spec["config"]))
+    builder = BUILDERS.get(spec.get("kind"))
+    if builder is None:
+        known = ", ".join(map(repr, sorted(BUILDERS)))
+        raise TrainingError(f"unknown model kind {spec.get('kind')!r} (known: {known})")
+    module = builder(spec["config"])
     module.load_state_dict(checkpoint["state_dict"])
     module.eval()
     return module

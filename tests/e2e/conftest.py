@@ -6,12 +6,11 @@ import pytest
 
 from export.registry import Artifact, Registry
 from loadtests.servers import running_service
-from tests.support.onnx_models import publish_linear
 
 
 @pytest.fixture(scope="session")
 def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry, Artifact]:
-    """The real tabular pipeline, a few epochs: train, export, parity, publish, promote."""
+    """The real pipelines, a few epochs each: train, export, parity, publish, promote."""
     from training.loop import TrainConfig
     from training.pipeline import train_and_publish
 
@@ -19,7 +18,8 @@ def trained_registry(tmp_path_factory: pytest.TempPathFactory) -> tuple[Registry
     artifact = train_and_publish(
         "tabular", registry, train_config=TrainConfig(epochs=15), promote=True
     )
-    publish_linear(registry, "small", n_features=4)  # a second model, served beside it
+    # the image model beside it: two models, each with its own session and batcher
+    train_and_publish("digits", registry, train_config=TrainConfig(epochs=4), promote=True)
     return registry, artifact
 
 

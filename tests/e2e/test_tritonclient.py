@@ -12,6 +12,7 @@ from export.registry import Artifact, Registry
 
 httpclient = pytest.importorskip("tritonclient.http")
 pytestmark = pytest.mark.slow
+MODELS = [("tabular", (7, 30)), ("digits", (7, 1, 8, 8))]
 
 
 @pytest.fixture
@@ -28,13 +29,13 @@ def direct(artifact: Artifact, name: str, x: np.ndarray) -> np.ndarray:
 def test_health_and_metadata(client: httpclient.InferenceServerClient) -> None:
     assert client.is_server_live() and client.is_server_ready()
     assert client.get_server_metadata()["name"] == "ferry"
-    for model, width in [("tabular", 30), ("small", 4)]:
+    for model, shape in MODELS:
         assert client.is_model_ready(model)
         meta = client.get_model_metadata(model)
         assert meta["platform"] == "onnxruntime_onnx"
-        assert meta["inputs"][0]["shape"] == [-1, width]
+        assert meta["inputs"][0]["shape"] == [-1, *shape[1:]]
         config = client.get_model_config(model)
-        assert config["input"][0]["dims"] == [width] and config["max_batch_size"] > 0
+        assert config["input"][0]["dims"] == list(shape[1:]) and config["max_batch_size"] > 0
     version = client.get_model_metadata("tabular")["versions"][0]
     assert client.is_model_ready("tabular", model_version=version)
 
@@ -46,9 +47,10 @@ def test_infer_with_default_binary_tensors(
     binary: bool,
 ) -> None:
     registry, _ = trained_registry
-    for model, width in [("tabular", 30), ("small", 4)]:
-        x = np.random.default_rng(width).normal(10, 3, size=(7, width)).astype(np.float32)
-        inp = httpclient.InferInput("features", list(x.shape), "FP32")
+    for model, shape in MODELS:
+        x = np.random.default_rng(len(shape)).uniform(0, 16, size=shape).astype(np.float32)
+        name = registry.get(f"{model}@production").manifest.signature.inputs[0].name
+        inp = httpclient.InferInput(name, list(x.shape), "FP32")
         inp.set_data_from_numpy(x, binary_data=binary)
         outputs = (
             None
@@ -58,7 +60,7 @@ def test_infer_with_default_binary_tensors(
         result = client.infer(model, [inp], outputs=outputs, request_id="r1")
         got = result.as_numpy("probabilities")
         artifact = registry.get(f"{model}@production")
-        np.testing.assert_allclose(got, direct(artifact, "features", x), atol=1e-6)
+        np.testing.assert_allclose(got, direct(artifact, name, x), atol=1e-6)
         response = result.get_response()
         assert response["model_version"] == artifact.manifest.version and response["id"] == "r1"
 
@@ -68,7 +70,7 @@ def test_errors_reach_the_client(client: httpclient.InferenceServerClient) -> No
 
     inp = httpclient.InferInput("features", [1, 3], "FP32")
     inp.set_data_from_numpy(np.ones((1, 3), dtype=np.float32))
-    with pytest.raises(InferenceServerException, match=r"expected shape \[-1, 4\]"):
-        client.infer("small", [inp])
+    with pytest.raises(InferenceServerException, match=r"expected shape \[-1, 30\]"):
+        client.infer("tabular", [inp])
     with pytest.raises(InferenceServerException, match="not served"):
         client.infer("nope", [inp])

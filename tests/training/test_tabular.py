@@ -139,7 +139,7 @@ def test_multiclass_metrics() -> None:
 def test_unknown_recipe_lists_the_known_ones() -> None:
     assert "tabular" in RECIPES
     assert get_recipe("tabular").name == "tabular"
-    with pytest.raises(UnknownRecipe, match=r"unknown recipe 'cnn' \(known: tabular\)"):
+    with pytest.raises(UnknownRecipe, match=r"unknown recipe 'cnn' \(known: digits, tabular\)"):
         get_recipe("cnn")
 
 

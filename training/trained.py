@@ -1,0 +1,29 @@
+"""What a training recipe hands to checkpoints, export and the registry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from export.signature import Signature
+
+
+@dataclass
+class Trained:
+    """A trained module in eval mode plus everything publishing and checkpoints need."""
+
+    module: nn.Module
+    signature: Signature
+    sample_inputs: dict[str, np.ndarray]
+    labels: list[str]
+    features: list[str]
+    metrics: dict[str, float]
+    data_fingerprint: str
+    task: str
+    preprocessing: dict[str, Any]
+    training: dict[str, Any]
+    kind: str = "tabular"
+    config: dict[str, Any] = field(default_factory=dict)
