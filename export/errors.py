@@ -39,3 +39,14 @@ class ManifestError(ExportError):
     """A manifest that is missing, unreadable or inconsistent with its artifact."""
 
     status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class Locked(ExportError):
+    """A job (e.g. a retrain) of the same model already holds its lock; `pid` is the holder."""
+
+    status = HTTPStatus.CONFLICT
+
+    def __init__(self, message: str, *, path: object = None, pid: int = 0) -> None:
+        super().__init__(message)
+        self.path = path
+        self.pid = pid

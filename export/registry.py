@@ -6,9 +6,15 @@ Layout (`<root>` is a local folder):
     <root>/<model>/<version>/manifest.json
     <root>/<model>/aliases.json      {"production": "3", "staging": "4"}
     <root>/<model>/history.jsonl     one JSON event per line, never rewritten
+    <root>/<model>/audit.jsonl       retraining decisions, one JSON object per line
 
 Publishing writes into a hidden draft folder and renames it into place, so a
 reader sees a whole version or none. Alias files are replaced atomically.
+Draft folders left by a killed process are removed by the next draft.
+
+Two locks, both `fcntl.flock` on files in the model folder: `.lock` (blocking,
+held for a publish or an alias move) and `.<job>.lock` (non-blocking, held by a
+long job such as a retrain for its whole run; a second one is refused at once).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -24,13 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from export.errors import ExportError, ManifestError, ModelNotFound
+from export.errors import ExportError, Locked, ManifestError, ModelNotFound
 from export.manifest import MODEL_FILE, Manifest, atomic_write_text
 from export.reference import Reference, check_name
 
 PRODUCTION = "production"
 ALIASES = "aliases.json"
 HISTORY = "history.jsonl"
+AUDIT = "audit.jsonl"
+DRAFT_PREFIX = ".draft-"
 
 
 @dataclass(frozen=True)
@@ -123,10 +132,27 @@ class Registry:
         return artifact
 
     def history(self, name: str) -> list[dict[str, Any]]:
-        path = self.root / check_name(name) / HISTORY
-        if not path.is_file():
+        """Publishes and alias moves, oldest first."""
+        return _read_jsonl(self.root / check_name(name) / HISTORY)
+
+    def audit(self, name: str) -> list[dict[str, Any]]:
+        """Retraining decisions, oldest first (see `append_audit`)."""
+        return _read_jsonl(self.root / check_name(name) / AUDIT)
+
+    def drafts(self, name: str) -> list[Path]:
+        """Draft folders present now: in use by a publish, or left behind by a killed one."""
+        folder = self.root / check_name(name)
+        if not folder.is_dir():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        return sorted(p for p in folder.iterdir() if p.name.startswith(DRAFT_PREFIX))
+
+    def lock_holder(self, name: str, job: str) -> int | None:
+        """The pid holding `job`'s lock on `name` (0 if unknown), or None when it is free."""
+        try:
+            with self.exclusive(name, job):
+                return None
+        except Locked as err:
+            return err.pid
 
     # --- writing -------------------------------------------------------------
     @contextlib.contextmanager
@@ -137,7 +163,9 @@ class Registry:
         with self._lock(name):
             taken = [int(v) for v in self._all_version_dirs(name) if v.isdigit()]
             version = str(max(taken, default=0) + 1)
-            tmp = Path(tempfile.mkdtemp(prefix=f".draft-{version}-", dir=folder))
+            for stale in self.drafts(name):  # we hold the lock, so no draft is in use
+                shutil.rmtree(stale, ignore_errors=True)
+            tmp = Path(tempfile.mkdtemp(prefix=f"{DRAFT_PREFIX}{version}-", dir=folder))
             try:
                 yield Draft(name, version, tmp)
                 manifest = Manifest.read(tmp)
@@ -151,9 +179,17 @@ class Registry:
             self._record(name, {"event": "publish", "version": version})
 
     def promote(
-        self, name: str, version: str, alias: str = PRODUCTION, reason: str = ""
+        self,
+        name: str,
+        version: str,
+        alias: str = PRODUCTION,
+        reason: str = "",
+        details: dict[str, Any] | None = None,
     ) -> str | None:
-        """Point `alias` at `version`; return the version it pointed to before."""
+        """Point `alias` at `version`; return the version it pointed to before.
+
+        `details` (JSON values) are added to the history event, e.g. the id of the
+        retraining decision that moved the alias."""
         check_name(alias)
         if version not in self.versions(name):
             raise ModelNotFound(f"version {version!r} of model {name!r} not found")
@@ -165,6 +201,7 @@ class Registry:
             self._record(
                 name,
                 {
+                    **(details or {}),
                     "event": "promote",
                     "alias": alias,
                     "version": version,
@@ -199,6 +236,45 @@ class Registry:
             )
         return target
 
+    def append_audit(self, name: str, entry: dict[str, Any]) -> None:
+        """Append one decision to `<root>/<name>/audit.jsonl` and fsync it.
+
+        The file is append-only: entries are never rewritten. A line torn by a crash
+        mid-write is skipped by `audit` and closed off before the next entry."""
+        with self._lock(name):
+            _append_jsonl(self.root / check_name(name) / AUDIT, {"at": _now(), **entry})
+
+    @contextlib.contextmanager
+    def exclusive(self, name: str, job: str) -> Iterator[Path]:
+        """Hold `<root>/<name>/.<job>.lock` for the block, or raise `Locked` at once.
+
+        The holder's pid is written into the file so the refusal can name it. The
+        kernel drops the lock when the holder exits, however it exits."""
+        path = self.root / check_name(name) / f".{check_name(job)}.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _read_pid(path)
+                holder = f"pid {pid}" if pid else "another process"
+                raise Locked(
+                    f"model {name!r}: another {job} is running ({holder} holds the lock "
+                    f"{path}); not starting a second one",
+                    path=path,
+                    pid=pid,
+                ) from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            try:
+                yield path
+            finally:
+                os.ftruncate(fd, 0)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
+
     # --- internals -----------------------------------------------------------
     def _all_version_dirs(self, name: str) -> list[str]:
         folder = self.root / name
@@ -209,9 +285,7 @@ class Registry:
         atomic_write_text(self.root / name / ALIASES, text)
 
     def _record(self, name: str, event: dict[str, Any]) -> None:
-        event = {"at": datetime.now(UTC).isoformat(timespec="seconds"), **event}
-        with (self.root / name / HISTORY).open("a") as handle:
-            handle.write(json.dumps(event, sort_keys=True) + "\n")
+        _append_jsonl(self.root / name / HISTORY, {"at": _now(), **event})
 
     @contextlib.contextmanager
     def _lock(self, name: str) -> Iterator[None]:
@@ -236,6 +310,44 @@ def alias_lineage(history: list[dict[str, Any]], alias: str) -> list[str]:
         elif event["event"] == "rollback" and stack:
             stack.pop()
     return stack
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        if not line.strip():
+            continue
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue  # a line torn by a crash mid-append; the appender starts a new line
+    return events
+
+
+def _append_jsonl(path: Path, event: dict[str, Any]) -> None:
+    """Append one line and fsync; a line torn by an earlier crash is ended first."""
+    with path.open("ab+") as handle:  # appends go to the end whatever we read first
+        torn = False
+        if handle.seek(0, os.SEEK_END) > 0:
+            handle.seek(-1, os.SEEK_END)
+            torn = handle.read(1) != b"\n"
+        line = json.dumps(event, sort_keys=True) + "\n"
+        handle.write((("\n" if torn else "") + line).encode())
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _read_pid(path: Path) -> int:
+    try:
+        return int(path.read_text().strip() or 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _version_key(version: str) -> tuple[int, int | str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,16 +47,43 @@ def load_breast_cancer() -> Table:
 def load_table(path: Path, target: str) -> Table:
     """Read a CSV or Parquet file; every column but `target` must be a numeric feature."""
     path = Path(path)
-    frame = _read(path)
+    return table_from_frame(read_frame(path), target, str(path))
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file with at least one data row, or raise `DataError`."""
+    return _read(Path(path))
+
+
+def table_from_frame(
+    frame: pd.DataFrame,
+    target: str,
+    source: str,
+    *,
+    features: list[str] | None = None,
+    labels: list[str] | None = None,
+) -> Table:
+    """Validate and encode a frame. `features` picks and orders the feature columns
+    (default: every column but `target`); `labels` fixes the classes and their order
+    (default: the sorted distinct target values, at least two)."""
     if target not in frame.columns:
         columns = ", ".join(map(str, frame.columns))
-        raise DataError(f"{path}: no target column {target!r} (columns: {columns})")
-    features = frame.drop(columns=[target])
-    if features.shape[1] == 0:
-        raise DataError(f"{path}: no feature columns besides the target {target!r}")
-    X = _features(path, features)
-    y, labels = _encode_target(path, frame[target])
-    return Table(X, y, [str(c) for c in features.columns], labels, str(path))
+        raise DataError(f"{source}: no target column {target!r} (columns: {columns})")
+    if features is None:
+        chosen = frame.drop(columns=[target])
+    else:
+        missing = [f for f in features if f not in frame.columns]
+        if missing:
+            raise DataError(f"{source}: missing feature column(s) {', '.join(map(repr, missing))}")
+        chosen = frame[features]
+    if chosen.shape[1] == 0:
+        raise DataError(f"{source}: no feature columns besides the target {target!r}")
+    X = _features(source, chosen)
+    if labels is None:
+        y, labels = _encode_target(source, frame[target])
+    else:
+        y = _encode_known(source, frame[target], labels)
+    return Table(X, y, [str(c) for c in chosen.columns], list(labels), source)
 
 
 def fingerprint(table: Table) -> str:
@@ -65,6 +93,11 @@ def fingerprint(table: Table) -> str:
     digest.update(np.ascontiguousarray(table.X, dtype=np.float32).tobytes())
     digest.update(np.ascontiguousarray(table.y, dtype=np.int64).tobytes())
     return f"sha256:{digest.hexdigest()}"
+
+
+#: Data sets that ship with the code, by the `source` their tables carry (the retraining
+#: job reloads a champion's base data through this).
+BUNDLED: dict[str, Callable[[], Table]] = {"sklearn:breast_cancer": load_breast_cancer}
 
 
 def _read(path: Path) -> pd.DataFrame:
@@ -86,7 +119,7 @@ def _read(path: Path) -> pd.DataFrame:
     return frame
 
 
-def _features(path: Path, features: pd.DataFrame) -> np.ndarray:
+def _features(path: Path | str, features: pd.DataFrame) -> np.ndarray:
     bad = [c for c in features.columns if not _is_numeric(features[c])]
     if bad:
         column = features[bad[0]]
@@ -111,7 +144,30 @@ def _is_numeric(column: pd.Series) -> bool:
     return bool(pd.api.types.is_numeric_dtype(column))
 
 
-def _encode_target(path: Path, target: pd.Series) -> tuple[np.ndarray, list[str]]:
+def _encode_known(source: str, target: pd.Series, labels: list[str]) -> np.ndarray:
+    """Class indices of `target` in `labels`, matched as text; plain integers in range are
+    taken as indices when no label is itself an integer (e.g. sklearn's 0/1 targets)."""
+    if target.isna().any():
+        row = int(np.flatnonzero(target.isna().to_numpy())[0])
+        raise DataError(f"{source}: target column {target.name!r} is empty in data row {row + 1}")
+    index = {label: i for i, label in enumerate(labels)}
+    text = target.astype(str)
+    known = text.isin(index)
+    if not known.all() and pd.api.types.is_integer_dtype(target):
+        values = target.to_numpy()
+        numeric_labels = any(label.lstrip("-").isdigit() for label in labels)
+        if not numeric_labels and values.min() >= 0 and values.max() < len(labels):
+            return np.ascontiguousarray(values, dtype=np.int64)
+    if not known.all():
+        row = int(np.flatnonzero(~known.to_numpy())[0])
+        raise DataError(
+            f"{source}: target column {target.name!r} holds {target.iloc[row]!r} in data row "
+            f"{row + 1}; the model's classes are {', '.join(map(repr, labels))}"
+        )
+    return np.ascontiguousarray(text.map(index).to_numpy(), dtype=np.int64)
+
+
+def _encode_target(path: Path | str, target: pd.Series) -> tuple[np.ndarray, list[str]]:
     if target.isna().any():
         row = int(np.flatnonzero(target.isna().to_numpy())[0])
         raise DataError(f"{path}: target column {target.name!r} is empty in data row {row + 1}")

@@ -21,3 +21,9 @@ class UnknownRecipe(TrainingError, LookupError):
     """No training recipe of that name is registered."""
 
     status = HTTPStatus.NOT_FOUND
+
+
+class RetrainError(TrainingError):
+    """The retraining job cannot run as asked (no recipe, no base data, no fresh rows...)."""
+
+    status = HTTPStatus.UNPROCESSABLE_ENTITY

@@ -31,6 +31,10 @@ def train_and_publish(
     """Train with `recipe`, save `<checkpoint_dir>/<name>.pt`, publish the next version of
     `name` (default: the recipe name) and, with `promote`, point `production` at it."""
     trained = get_recipe(recipe).train(data, target, train_config, progress=progress)
+    # what the retraining job needs to train a challenger the same way
+    trained.training.setdefault("recipe", recipe)
+    if target is not None:
+        trained.training.setdefault("target", target)
     name = name or recipe
     if checkpoint_dir is not None:
         save_trained(Path(checkpoint_dir) / f"{name}.pt", trained)

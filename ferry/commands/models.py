@@ -99,6 +99,23 @@ def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
         console.print(decisions_table(decisions))
 
 
+@app.command()
+@friendly
+def copy(
+    ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    to: Annotated[Path, typer.Option("--to", help="Target registry folder, e.g. deploy/baked.")],
+    alias: Annotated[str, typer.Option(help="Alias to set in the target.")] = "production",
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Copy a version into another registry (e.g. to bake it into an image)."""
+    from export.registry import Registry
+    from export.transfer import copy_version
+
+    artifact = copy_version(Registry(registry), ref, Registry(to), alias)
+    m = artifact.manifest
+    console.print(f"copied {m.name}:{m.version} to {to} ({alias} → {m.version})")
+
+
 def decisions_table(decisions: list[dict[str, Any]]) -> Table:
     """One row per retraining decision from `audit.jsonl`."""
     table = Table(

@@ -112,3 +112,43 @@ def test_loading_verifies_sha256(registry: Registry) -> None:
     with pytest.raises(IntegrityError, match="refusing to load a modified artifact"):
         registry.get("tabular")
     assert registry.get("tabular", verify=False).manifest.version == "1"
+
+
+def test_a_job_lock_refuses_a_second_holder_at_once_and_names_the_first(
+    registry: Registry,
+) -> None:
+    import os
+
+    from export.errors import Locked
+
+    assert registry.lock_holder("tabular", "retrain") is None
+    with registry.exclusive("tabular", "retrain") as path:
+        assert path == registry.root / "tabular" / ".retrain.lock"
+        assert registry.lock_holder("tabular", "retrain") == os.getpid()
+        refused = rf"pid {os.getpid()} holds the lock .*\.retrain\.lock"
+        with pytest.raises(Locked, match=refused), registry.exclusive("tabular", "retrain"):
+            pass
+        with registry.exclusive("tabular", "other-job"):
+            pass  # one lock per job
+    assert registry.lock_holder("tabular", "retrain") is None
+
+
+def test_audit_is_append_only_and_survives_a_torn_line(registry: Registry) -> None:
+    publish_linear(registry)
+    registry.append_audit("tabular", {"id": "a", "decision": "promoted"})
+    with (registry.root / "tabular" / "audit.jsonl").open("a") as handle:
+        handle.write('{"id": "torn", "deci')  # a crash mid-write
+    registry.append_audit("tabular", {"id": "b", "decision": "kept-as-staging"})
+    assert [e["id"] for e in registry.audit("tabular")] == ["a", "b"]
+    assert all("at" in e for e in registry.audit("tabular"))
+
+
+def test_promote_records_details_and_a_stale_draft_is_swept(registry: Registry) -> None:
+    publish_linear(registry, promote=False)
+    registry.promote("tabular", "1", reason="why", details={"retrain": "abc"})
+    assert registry.history("tabular")[-1]["retrain"] == "abc"
+    stale = registry.root / "tabular" / ".draft-2-killed"
+    stale.mkdir()
+    assert registry.drafts("tabular") == [stale]
+    publish_linear(registry, seed=1)
+    assert registry.drafts("tabular") == [] and registry.versions("tabular") == ["1", "2"]

@@ -63,6 +63,10 @@ def test_train_on_a_users_csv_then_manage_aliases(tmp_path: Path, user_csv: Path
     history = ferry("models", "history", "cells", "--registry", reg).stdout
     assert "rollback" in history and "staging" in history
 
+    baked = tmp_path / "baked"
+    ferry("models", "copy", "cells@staging", "--to", str(baked), "--registry", reg)
+    assert json.loads((baked / "cells" / "aliases.json").read_text()) == {"production": "2"}
+
 
 def test_clear_errors_and_exit_codes(tmp_path: Path, user_csv: Path) -> None:
     reg = str(tmp_path / "reg")
