@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ferry.commands import models, predict, serve, train
+from ferry.commands import bench, data, models, predict, retrain, score, serve, train
 from ferry.errors import friendly
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -12,6 +12,10 @@ app.add_typer(models.app, name="models")
 app.command("train")(friendly(train.train))
 app.command("serve")(friendly(serve.serve))
 app.command("predict")(friendly(predict.predict))
+app.command("score")(friendly(score.score))
+app.add_typer(bench.app, name="bench")
+app.command("retrain")(friendly(retrain.retrain))
+app.add_typer(data.app, name="data")
 
 
 def main() -> None:

@@ -141,7 +141,12 @@ def _batches(base: str, model: str) -> tuple[float, float]:
 
 
 def run(
-    registry: Path, models: list[str], levels: tuple[int, ...], seconds: float, out: Path, command: str
+    registry: Path,
+    models: list[str],
+    levels: tuple[int, ...],
+    seconds: float,
+    out: Path,
+    command: str,
 ) -> int:
     """Benchmark `models`, write the report under `out`, print it; 1 when a goal is missed."""
     import os
@@ -154,7 +159,8 @@ def run(
         one = bench_model(registry, model, levels, seconds)
         one["checks"] = thresholds.check(one)
         reports.append(one)
-    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, {platform.platform()}"
+    cpu = platform.processor() or platform.machine()
+    machine = f"{cpu}, {os.cpu_count()} cores, {platform.platform()}"
     written = report.write({"machine": machine, "command": command, "models": reports}, out)
     print((out / "results.md").read_text())
     print("written:", ", ".join(str(p) for p in written))

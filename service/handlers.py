@@ -32,10 +32,9 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
         "outputs": {name: value.tolist() for name, value in results.items()},
         "predictions": None,
     }
-    labels = runtime.manifest.labels
-    first = results[runtime.signature.outputs[0].name]
-    if labels and first.ndim == 2 and first.shape[1] == len(labels):
-        body["predictions"] = [labels[i] for i in first.argmax(axis=1)]
+    indices = runtime.label_indices(results)
+    if indices is not None:
+        body["predictions"] = [runtime.manifest.labels[i] for i in indices]
     return body
 
 

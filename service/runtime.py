@@ -69,6 +69,17 @@ class ModelRuntime:
         results = self.session.run(names, inputs)
         return dict(zip(names, results, strict=True))
 
+    def label_indices(self, results: dict[str, np.ndarray]) -> np.ndarray | None:
+        """Each row's predicted class as an index into `manifest.labels`, for labelled models.
+
+        HTTP answers and batch scoring both name predictions through this method.
+        """
+        labels = self.manifest.labels
+        first = results[self.signature.outputs[0].name]
+        if labels and first.ndim == 2 and first.shape[1] == len(labels):
+            return np.asarray(first.argmax(axis=1))
+        return None
+
     def warm_up(self, batch_sizes: tuple[int, ...]) -> None:
         """Run a few batches so the first real request does not pay for allocation."""
         for rows in batch_sizes:

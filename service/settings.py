@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_PROVIDERS = ("CUDAExecutionProvider", "CPUExecutionProvider")
 
@@ -17,7 +19,7 @@ class RegistrySettings(BaseSettings):
 
     registry: Path = Path("registry")
     # Empty: every model in the registry that has the alias below.
-    models: list[str] = Field(default_factory=list)
+    models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alias: str = "production"
     # Versions kept loaded beside the alias: "alias" (only it), "aliases" (every version
     # some alias points to) or "latest:N" (the N newest versions, plus the alias).
@@ -27,9 +29,7 @@ class RegistrySettings(BaseSettings):
     @classmethod
     def _split(cls, value: object) -> object:
         # FERRY_MODELS=tabular,digits reads more naturally than a JSON list.
-        if isinstance(value, str) and not value.lstrip().startswith("["):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+        return _split_list(value)
 
 
 class RuntimeSettings(BaseSettings):
@@ -37,7 +37,10 @@ class RuntimeSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
 
-    providers: list[str] = Field(default_factory=lambda: list(DEFAULT_PROVIDERS))
+    # NoDecode: a comma-separated list, not JSON, reaches the validator below.
+    providers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_PROVIDERS)
+    )
     require_gpu: bool = False
     intra_op_threads: int = Field(default=1, ge=0)
     warmup_rows: tuple[int, ...] = (1, 8, 64)
@@ -45,9 +48,7 @@ class RuntimeSettings(BaseSettings):
     @field_validator("providers", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
-            return [v.strip() for v in value.split(",") if v.strip()]
-        return value
+        return _split_list(value)
 
 
 class BatchSettings(BaseSettings):
@@ -94,3 +95,12 @@ class RefreshSettings(BaseSettings):
     refresh_interval_s: float = Field(default=5.0, ge=0)
     # Bearer token for POST /admin/refresh; empty disables the endpoint.
     admin_token: str = ""
+
+
+def _split_list(value: object) -> object:
+    """`a,b` or a JSON list `["a", "b"]` from the environment; anything else unchanged."""
+    if not isinstance(value, str):
+        return value
+    if value.lstrip().startswith("["):
+        return json.loads(value)
+    return [v.strip() for v in value.split(",") if v.strip()]

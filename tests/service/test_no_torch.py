@@ -13,6 +13,10 @@ SERVING_MODULES = [
     "service.models",
     "export.registry",
     "ferry.cli",
+    "ferry.commands.score",
+    "service.batch.job",
+    "service.batch.ray_engine",
+    "loadtests.bench_score",
 ]
 
 

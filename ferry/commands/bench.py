@@ -1,0 +1,111 @@
+"""`ferry bench ...`: benchmarks that print figures measured in one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ferry.errors import friendly
+from ferry.options import DEFAULT_REGISTRY, RegistryOption
+
+if TYPE_CHECKING:
+    from loadtests.bench_score import Report
+
+app = typer.Typer(no_args_is_help=True, help="Benchmarks: each prints its figures from one run.")
+console = Console()
+
+
+@app.command("score")
+@friendly
+def score(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    rows: Annotated[int, typer.Option(min=1, help="Rows of the tabular file.")] = 2_000_000,
+    digits_rows: Annotated[
+        int, typer.Option(min=1, help="Rows of the digits file (if a digits model exists).")
+    ] = 200_000,
+    batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch, tabular.")] = 65536,
+    digits_batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch, digits.")] = 16384,
+    tabular: Annotated[str, typer.Option(help="Tabular model reference.")] = "tabular",
+    digits: Annotated[str, typer.Option(help="Digits model reference.")] = "digits",
+    ray: Annotated[bool, typer.Option(help="Also run the Ray engine.")] = True,
+    workdir: Annotated[
+        Path, typer.Option(help="Folder for the synthetic files (removed afterwards).")
+    ] = Path("results/bench-score"),
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures here.")
+    ] = None,
+) -> None:
+    """Batch scoring: local engine vs bare ONNX Runtime, peak RSS vs rows, Ray vs local."""
+    from export.registry import Registry
+    from loadtests.bench_score import run
+
+    report = run(
+        Registry(registry),
+        workdir,
+        tabular,
+        digits,
+        rows,
+        digits_rows,
+        (batch_rows, digits_batch_rows),
+        ray,
+    )
+    console.print(render(report))
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+
+
+def render(report: Report) -> Table:
+    """One column per model: rates, ratios against their goals, peak RSS, Ray."""
+    from loadtests.bench_score import LOCAL_GOAL, RSS_GOAL
+
+    table = Table("figure", *(m.model for m in report.models), title="ferry bench score")
+    lines: list[tuple[str, list[str]]] = [
+        ("rows in the file", [f"{m.rows:,}" for m in report.models]),
+        ("rows per batch", [f"{m.batch_rows:,}" for m in report.models]),
+        ("bare ONNX Runtime rows/s", [f"{m.bare_rows_per_s:,.0f}" for m in report.models]),
+        (
+            "read + convert only rows/s",
+            [f"{m.read_convert_rows_per_s:,.0f}" for m in report.models],
+        ),
+        ("local engine rows/s", [f"{m.local_rows_per_s:,.0f}" for m in report.models]),
+        (
+            f"local / bare (goal >= {LOCAL_GOAL})",
+            [_goal(m.local_vs_bare, m.local_vs_bare >= LOCAL_GOAL) for m in report.models],
+        ),
+        ("peak RSS MB, all rows", [f"{m.local_peak_rss_mb:,.0f}" for m in report.models]),
+        (
+            "peak RSS MB, a tenth",
+            [_or_dash(m.small_peak_rss_mb, m.small_rows) for m in report.models],
+        ),
+        (
+            f"RSS ratio (goal <= {RSS_GOAL})",
+            [
+                "-" if m.rss_ratio is None else _goal(m.rss_ratio, m.rss_ratio <= RSS_GOAL)
+                for m in report.models
+            ],
+        ),
+        ("ray engine rows/s", [_or_dash(m.ray_rows_per_s) for m in report.models]),
+        (
+            "ray start s (not in rows/s)",
+            [_or_dash(m.ray_start_seconds, fmt="{:.1f}") for m in report.models],
+        ),
+        ("ray time / local time", [_or_dash(m.ray_overhead, fmt="{:.2f}") for m in report.models]),
+    ]
+    for name, cells in lines:
+        table.add_row(name, *cells)
+    return table
+
+
+def _goal(value: float, met: bool) -> str:
+    return f"[{'green' if met else 'red'}]{value:.2f}[/]"
+
+
+def _or_dash(value: float | None, present: object = True, fmt: str = "{:,.0f}") -> str:
+    return "-" if value is None or not present else fmt.format(value)

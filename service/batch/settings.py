@@ -1,0 +1,23 @@
+"""Batch scoring settings, read from `FERRY_SCORE_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ScoreSettings(BaseSettings):
+    """How batch jobs split their work and, on Ray, how many actors and GPUs they use."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_SCORE_", extra="ignore")
+
+    # Rows per part: one model run, one unit of progress and of resumption.
+    batch_rows: int = Field(default=65536, ge=1)
+    # Parts that may wait between pipeline stages; bounds memory at a few parts.
+    queue_parts: int = Field(default=2, ge=1)
+    # Ray: actors in the pool (each holds one ONNX Runtime session) and what each reserves.
+    ray_actors: int = Field(default=2, ge=1)
+    ray_num_gpus: float = Field(default=0.0, ge=0)
+    ray_num_cpus: float = Field(default=1.0, gt=0)
+    # CPUs of the local Ray instance started when RAY_ADDRESS is not set.
+    ray_local_cpus: int = Field(default=2, ge=1)

@@ -1,0 +1,81 @@
+"""Output files: Parquet or CSV by suffix, written under a temporary name and renamed into place."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from service.batch.errors import InputError
+
+FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
+
+
+def output_format(path: Path) -> str:
+    """`parquet` or `csv`, from the file name's suffix."""
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise InputError(
+            f"{path}: cannot tell the format; name the file .parquet or .csv"
+        ) from None
+
+
+class TableSink:
+    """Appends batches to one Parquet or CSV file; `publish` renames it into place."""
+
+    def __init__(self, path: Path, schema: pa.Schema, fmt: str) -> None:
+        self.path = path
+        self.schema = schema
+        self._writer: pq.ParquetWriter | pacsv.CSVWriter
+        if fmt == "parquet":
+            self._plain = schema
+            # Dictionary encoding pays for labels and names; tried on every float output it
+            # costs more than half of the write time and saves nothing.
+            coded = [f.name for f in schema if not _is_numeric(f.type)]
+            self._writer = pq.ParquetWriter(str(path), schema, use_dictionary=coded)
+        else:  # CSV holds text: dictionary-encoded columns are written as their values
+            self._plain = pa.schema([_decoded(f) for f in schema])
+            self._writer = pacsv.CSVWriter(str(path), self._plain)
+
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        """Append rows (an empty batch writes nothing)."""
+        if data.num_rows:
+            table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
+            self._writer.write_table(table.cast(self._plain))
+
+    def close(self) -> None:
+        """Finish the file and flush it to disk."""
+        self._writer.close()
+        with self.path.open("rb") as handle:
+            os.fsync(handle.fileno())
+
+    def __enter__(self) -> TableSink:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def publish(tmp: Path, final: Path) -> None:
+    """Move a finished file into place atomically (readers see no file or the whole file)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(tmp, final)
+
+
+def _decoded(field: pa.Field) -> pa.Field:
+    kind = field.type
+    return field.with_type(kind.value_type) if pa.types.is_dictionary(kind) else field
+
+
+def _is_numeric(kind: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(kind) or pa.types.is_floating(kind))

@@ -1,0 +1,28 @@
+"""`ferry bench score` on a tiny file: every figure is measured and printed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from export.registry import Registry
+from ferry.cli import app
+from tests.support.onnx_models import publish_linear
+
+
+def test_bench_score_prints_every_figure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FERRY_PROVIDERS", "CPUExecutionProvider")
+    monkeypatch.setenv("COLUMNS", "200")
+    registry = Registry(tmp_path / "registry")
+    publish_linear(registry, "tabular", n_features=6)
+    args = ["bench", "score", "--registry", str(registry.root), "--rows", "20000"]
+    args += ["--batch-rows", "4096", "--no-ray", "--workdir", str(tmp_path / "work")]
+    result = CliRunner().invoke(app, [*args, "--json", str(tmp_path / "figures.json")])
+    assert result.exit_code == 0, result.output
+    for figure in ("bare ONNX Runtime rows/s", "local / bare", "RSS ratio", "ray engine rows/s"):
+        assert figure in result.output
+    assert "no 'digits' model" in result.output
+    figures = (tmp_path / "figures.json").read_text()
+    assert '"local_vs_bare"' in figures and '"rss_ratio"' in figures
