@@ -109,3 +109,35 @@ def _goal(value: float, met: bool) -> str:
 
 def _or_dash(value: float | None, present: object = True, fmt: str = "{:,.0f}") -> str:
     return "-" if value is None or not present else fmt.format(value)
+
+
+@app.command("serve")
+@friendly
+def serve(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Model to measure (repeat; default: all served)."),
+    ] = None,
+    clients: Annotated[
+        str, typer.Option(help="Concurrency levels, comma-separated.")
+    ] = "1,8,32,64",
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds of load per level.")] = 5.0,
+    out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown, PNG).")] = Path(
+        "results/bench-serve"
+    ),
+) -> None:
+    """Serving: ferry vs a plain FastAPI + ONNX Runtime endpoint vs BentoML, side by side."""
+    import sys
+
+    from export.registry import Registry
+    from loadtests.bench_serve import run
+
+    reg = Registry(registry)
+    chosen = models or [m for m in reg.models() if "production" in reg.aliases(m)]
+    levels = tuple(int(c) for c in clients.split(","))
+    command = "ferry bench serve " + " ".join(sys.argv[3:])
+    code = run(registry, chosen, levels, seconds, out, command)
+    if code:
+        console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
+        raise typer.Exit(code)
