@@ -38,9 +38,9 @@ class Refresher:
     def __init__(self, models: ModelSet, on_result: Hook | None = None) -> None:
         self.models = models
         self.on_result = on_result
-        self.failures: dict[str, str] = {}
         self.last_refresh: float | None = None
-        self._failed: dict[str, str] = {}  # model -> version that failed; polls do not retry it
+        # model -> (version that failed, why); polls do not retry that version
+        self._failed: dict[str, tuple[str, str]] = {}
         self._lock = asyncio.Lock()
         self._retiring: set[asyncio.Task[None]] = set()
 
@@ -67,7 +67,8 @@ class Refresher:
                 log.exception("registry poll failed")
 
     def status(self) -> dict[str, object]:
-        return {"failures": dict(self.failures), "last_refresh": self.last_refresh}
+        failures = {name: f"version {v}: {why}" for name, (v, why) in self._failed.items()}
+        return {"failures": failures, "last_refresh": self.last_refresh}
 
     async def _refresh_model(self, name: str, retry_failed: bool) -> RefreshResult | None:
         models = self.models
@@ -81,17 +82,15 @@ class Refresher:
             )
             return None
         if entry is not None and _serves(entry, target, wanted):
-            self._failed.pop(name, None)
-            self.failures.pop(name, None)  # the alias came back to what is serving
+            self._failed.pop(name, None)  # the alias came back to what is serving
             return None
-        if self._failed.get(name) == target and not retry_failed:
+        if name in self._failed and self._failed[name][0] == target and not retry_failed:
             return None
         old = entry.default.runtime.version if entry else None
         try:
             fresh = await asyncio.to_thread(models.load_entry, name, entry)
         except (ExportError, ModelLoadError) as err:
-            self._failed[name] = target
-            self.failures[name] = f"version {target}: {err}"
+            self._failed[name] = (target, str(err))
             log.error(
                 "model %s: refresh to version %s failed, %s keeps serving: %s",
                 name,
@@ -102,7 +101,6 @@ class Refresher:
             return RefreshResult(name, old, target, str(err))
         models.entries[name] = fresh  # the swap: one reference, read by every request
         models.errors.pop(name, None)
-        self.failures.pop(name, None)
         self._failed.pop(name, None)
         self._retire(entry, fresh)
         log.info(

@@ -34,17 +34,20 @@ def to_arrays(
 
 def to_array(value: Any, spec: TensorSpec, field: str) -> np.ndarray:
     """One input: numeric, finite, of the signature's shape (batch axis first)."""
-    if isinstance(value, np.ndarray):
-        array = value
-    else:
-        try:
-            array = np.asarray(value)
-        except ValueError as err:
-            raise InvalidInput(f"{field}: rows of different lengths ({err})") from err
-        if array.dtype.kind not in "iuf":
-            where, bad = first_non_number(value)
-            raise InvalidInput(f"{field}{_index(where)}: expected a number, got {bad!r}")
+    array = value if isinstance(value, np.ndarray) else numeric_array(value, field)
     return conform(array, spec, field)
+
+
+def numeric_array(value: Any, field: str) -> np.ndarray:
+    """Nested JSON lists as a numeric array, or `InvalidInput` naming the first bad element."""
+    try:
+        array = np.asarray(value)
+    except ValueError as err:
+        raise InvalidInput(f"{field}: rows of different lengths ({err})") from err
+    if array.dtype.kind not in "iuf":
+        where, bad = first_non_number(value)
+        raise InvalidInput(f"{field}{_index(where)}: expected a number, got {bad!r}")
+    return array
 
 
 def conform(array: np.ndarray, spec: TensorSpec, field: str) -> np.ndarray:

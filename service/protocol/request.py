@@ -11,7 +11,7 @@ import numpy as np
 from export.signature import Signature, numpy_dtype
 from service.errors import InvalidInput
 from service.protocol.binary import Chunks, decode
-from service.validation import check_rows, conform, first_non_number
+from service.validation import check_rows, conform, numeric_array
 
 
 @dataclass(frozen=True)
@@ -90,14 +90,7 @@ def _parse_tensor(
 
 
 def _json_array(data: Any, wire: np.dtype, shape: list[int], field: str) -> np.ndarray:
-    try:
-        raw = np.asarray(data)
-    except ValueError as err:
-        raise InvalidInput(f"{field}: rows of different lengths ({err})") from err
-    if raw.dtype.kind not in "iuf":
-        where, bad = first_non_number(data)
-        index = "".join(f"[{i}]" for i in where)
-        raise InvalidInput(f"{field}{index}: expected a number, got {bad!r}")
+    raw = numeric_array(data, field)
     if (
         raw.dtype.kind == "f"
         and wire.kind in "iu"
