@@ -24,9 +24,8 @@ def test_bentoml_build(tmp_path: Path) -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    [bento] = list(
-        (tmp_path / "bentoml" / "bentos" / "ferry").glob("[!l]*")
-    )  # not the `latest` file
+    # Each Bento is a folder named by its version; `latest` beside them is a file.
+    [bento] = [p for p in (tmp_path / "bentoml" / "bentos" / "ferry").iterdir() if p.is_dir()]
     src = bento / "src"
     assert (src / "service" / "app.py").is_file() and (src / "export" / "registry.py").is_file()
     assert not (src / "training").exists() and not (src / "tests").exists()
