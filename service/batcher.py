@@ -1,7 +1,9 @@
 """Adaptive batching on asyncio, framework-free.
 
 Requests queue while the model is busy; when it is free, everything queued (up
-to `max_batch_size` rows) runs as one batch in a worker thread. Nothing waits
+to `max_batch_size` rows) runs as one batch in a worker thread. Requests carry a
+bucket (text models: a token-length bound); a batch holds one bucket only, the
+oldest request's, so short texts are never padded to a long one's length. Nothing waits
 for a timer unless `max_latency_ms` asks for it, so a lone request runs at once
 and batches grow with load. Past `max_queue_rows` waiting rows, new requests
 are refused with `Overloaded` (HTTP 429 + Retry-After) instead of being dropped.
@@ -22,6 +24,7 @@ from service.errors import Overloaded
 
 Arrays = dict[str, np.ndarray]
 RunFn = Callable[[Arrays], Arrays]
+JoinFn = Callable[[list[Arrays]], Arrays]  # one batch from several requests' inputs
 BatchHook = Callable[[str, int, int, float], None]  # model, rows, requests, seconds
 
 
@@ -30,6 +33,7 @@ class _Item:
     inputs: Arrays
     rows: int
     future: asyncio.Future[Arrays]
+    bucket: int = 0
     queued_at: float = field(default_factory=time.perf_counter)
 
 
@@ -45,8 +49,10 @@ class Batcher:
         max_queue_rows: int = 4096,
         retry_after_s: int = 1,
         on_batch: BatchHook | None = None,
+        join: JoinFn | None = None,
     ) -> None:
         self.run = run
+        self.join = join or concatenate
         self.name = name
         self.max_batch_size = max_batch_size
         self.max_latency_s = max_latency_ms / 1000
@@ -64,8 +70,11 @@ class Batcher:
     def queued_rows(self) -> int:
         return self._queued_rows
 
-    async def submit(self, inputs: Arrays) -> Arrays:
-        """Queue validated inputs and return this request's slice of the batch output."""
+    async def submit(self, inputs: Arrays, bucket: int = 0) -> Arrays:
+        """Queue validated inputs and return this request's slice of the batch output.
+
+        Only requests of the same `bucket` share a batch.
+        """
         rows = next(iter(inputs.values())).shape[0]
         if self._queued_rows + rows > self.max_queue_rows:
             raise Overloaded(
@@ -75,7 +84,7 @@ class Batcher:
             )
         self._ensure_started()
         assert self._wakeup is not None
-        item = _Item(inputs, rows, asyncio.get_running_loop().create_future())
+        item = _Item(inputs, rows, asyncio.get_running_loop().create_future(), bucket)
         self._queue.append(item)
         self._queued_rows += rows
         self._wakeup.set()
@@ -130,10 +139,15 @@ class Batcher:
             await asyncio.sleep(min(left, 0.0005))
 
     def _take(self) -> list[_Item]:
+        """The oldest request and those after it in its bucket, up to `max_batch_size` rows."""
         batch: list[_Item] = []
+        other: collections.deque[_Item] = collections.deque()  # later buckets keep their order
         rows = 0
-        while self._queue:
+        while self._queue and rows < self.max_batch_size:
             item = self._queue[0]
+            if batch and item.bucket != batch[0].bucket:
+                other.append(self._queue.popleft())
+                continue
             if batch and rows + item.rows > self.max_batch_size:
                 break
             self._queue.popleft()
@@ -142,6 +156,9 @@ class Batcher:
                 continue
             batch.append(item)
             rows += item.rows
+        if other:
+            other.extend(self._queue)
+            self._queue = other
         return batch
 
     async def _dispatch(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
@@ -163,9 +180,12 @@ class Batcher:
     def _run_batch(self, batch: list[_Item]) -> list[Arrays]:
         if len(batch) == 1:
             return [self.run(batch[0].inputs)]
-        names = batch[0].inputs.keys()
-        joined = {n: np.concatenate([item.inputs[n] for item in batch]) for n in names}
-        outputs = self.run(joined)
+        outputs = self.run(self.join([item.inputs for item in batch]))
         bounds = np.cumsum([item.rows for item in batch])[:-1]
         split = {n: np.split(out, bounds) for n, out in outputs.items()}
         return [{n: parts[i] for n, parts in split.items()} for i in range(len(batch))]
+
+
+def concatenate(parts: list[Arrays]) -> Arrays:
+    """Stack requests' rows along the batch axis (inputs of fixed width)."""
+    return {n: np.concatenate([part[n] for part in parts]) for n in parts[0]}

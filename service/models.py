@@ -3,6 +3,7 @@
 Each loaded version has its own ONNX Runtime session and batcher, so traffic to
 one model (or version) never waits in another's batch. A model's entry is an
 immutable snapshot replaced as a whole, so a reader sees the old set or the new.
+A text model's batcher keeps length buckets apart and pads to the batch's longest.
 """
 
 from __future__ import annotations
@@ -18,19 +19,32 @@ from service.batcher import Batcher, BatchHook
 from service.errors import ModelLoadError, NotReady, UnknownModel
 from service.runtime import ModelRuntime
 from service.settings import BatchSettings, RegistrySettings, RuntimeSettings
+from service.text import TEXT_INPUT, bucket_bounds
+from service.text.dispatch import infer_texts
+from service.text.padding import padded_join
+from service.text.settings import TextSettings
 
 log = logging.getLogger("ferry.service")
 
 
 @dataclass
 class ServedModel:
-    """A runtime and the batcher that feeds it."""
+    """A runtime and the batcher that feeds it (with a text model's length buckets)."""
 
     runtime: ModelRuntime
     batcher: Batcher
+    buckets: tuple[int, ...] = ()
 
     async def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return await self.batcher.submit(inputs)
+        """Outputs for inputs validated against `runtime.interface`."""
+        if self.runtime.text is None:
+            return await self.batcher.submit(inputs)
+        return await self.infer_texts(inputs[TEXT_INPUT].tolist())
+
+    async def infer_texts(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """A text model's outputs for validated strings, one row per text."""
+        assert self.runtime.text is not None, f"{self.runtime.name} is not a text model"
+        return await infer_texts(self.batcher, self.runtime.text, self.buckets, texts)
 
 
 @dataclass(frozen=True)
@@ -50,10 +64,12 @@ class ModelSet:
         runtime: RuntimeSettings | None = None,
         batching: BatchSettings | None = None,
         on_batch: BatchHook | None = None,
+        text: TextSettings | None = None,
     ) -> None:
         self.registry_settings = registry or RegistrySettings()
         self.runtime_settings = runtime or RuntimeSettings()
         self.batching = batching or BatchSettings()
+        self.text_settings = text or TextSettings()
         self.on_batch = on_batch
         self.registry = Registry(self.registry_settings.registry)
         self.entries: dict[str, ModelEntry] = {}
@@ -104,10 +120,19 @@ class ModelSet:
 
     def load_version(self, name: str, version: str) -> ServedModel:
         runtime = ModelRuntime.load(
-            self.registry.get(f"{name}:{version}", verify=False), self.runtime_settings
+            self.registry.get(f"{name}:{version}", verify=False),
+            self.runtime_settings,
+            warm_up=False,
         )
-        log.info("loaded %s version %s on %s", name, version, runtime.providers)
         b = self.batching
+        buckets: tuple[int, ...] = ()
+        if runtime.text is None:
+            runtime.warm_up(self.runtime_settings.warmup_rows)
+        else:
+            buckets = bucket_bounds(self.text_settings.buckets, runtime.text.max_length)
+            # Every bucket's shapes at the sizes batches take alone and under load.
+            runtime.warm_up((1, b.max_batch_size), buckets)
+        log.info("loaded %s version %s on %s", name, version, runtime.providers)
         batcher = Batcher(
             runtime.run,
             f"{name}:{version}",
@@ -116,8 +141,9 @@ class ModelSet:
             max_queue_rows=b.max_queue_rows,
             retry_after_s=b.retry_after_s,
             on_batch=self.on_batch,
+            join=padded_join(runtime.text.pads()) if runtime.text else None,
         )
-        return ServedModel(runtime, batcher)
+        return ServedModel(runtime, batcher, buckets)
 
     def get(self, name: str | None, version: str | None = None) -> ServedModel:
         if name is None:
@@ -151,6 +177,7 @@ class ModelSet:
             "models": {
                 name: {
                     **entry.default.runtime.describe(),
+                    **({"buckets": list(entry.default.buckets)} if entry.default.buckets else {}),
                     "loaded_versions": sorted(entry.versions),
                 }
                 for name, entry in sorted(self.entries.items())

@@ -1,7 +1,8 @@
 """A loaded model: one ONNX Runtime session with its manifest. No BentoML, no HTTP.
 
 The same class serves HTTP requests and batch scoring, so both give identical
-predictions for the same rows.
+predictions for the same rows. A text model also carries the tokenizer shipped
+in its artifact; its clients send strings (`interface`), the graph gets tokens.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from export.signature import Signature
 from service.errors import ModelLoadError
 from service.providers import check_actual, requested
 from service.settings import RuntimeSettings
+from service.text import TextTokenizer, TokenizerSpec, served_signature
 
 ort.set_default_logger_severity(3)  # fallback chatter is reported by check_actual instead
 
@@ -30,6 +32,7 @@ class ModelRuntime:
     manifest: Manifest
     session: ort.InferenceSession
     providers: list[str]
+    text: TextTokenizer | None = None
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -44,23 +47,37 @@ class ModelRuntime:
     def signature(self) -> Signature:
         return self.manifest.signature
 
+    @property
+    def interface(self) -> Signature:
+        """The tensors clients send and receive: a text model takes strings, not tokens."""
+        return served_signature(self.signature) if self.text else self.signature
+
     @classmethod
-    def load(cls, artifact: Artifact, settings: RuntimeSettings | None = None) -> ModelRuntime:
-        """Verify the artifact's sha256, open a session on the configured providers, warm it up."""
+    def load(
+        cls, artifact: Artifact, settings: RuntimeSettings | None = None, warm_up: bool = True
+    ) -> ModelRuntime:
+        """Verify the artifact's sha256 (tokenizer included), open a session, warm it up.
+
+        `warm_up=False` leaves warming to the caller (the service warms text models
+        per length bucket).
+        """
         settings = settings or RuntimeSettings()
         manifest = artifact.manifest
         try:
+            spec = TokenizerSpec.from_manifest(manifest)
             artifact.verify()
+            text = TextTokenizer.load(artifact.path, spec) if spec else None
             options = ort.SessionOptions()
             options.intra_op_num_threads = settings.intra_op_threads
             options.inter_op_num_threads = 1
             wanted = requested(settings.providers)
             session = ort.InferenceSession(str(artifact.model_path), options, providers=wanted)
-        except (ExportError, OSError, RuntimeError, ValueError) as err:
+        except (ExportError, ModelLoadError, OSError, RuntimeError, ValueError) as err:
             raise ModelLoadError(f"cannot load {manifest.name}:{manifest.version}: {err}") from err
         actual = check_actual(session, wanted, settings.require_gpu, manifest.name)
-        runtime = cls(manifest, session, actual)
-        runtime.warm_up(settings.warmup_rows)
+        runtime = cls(manifest, session, actual, text)
+        if warm_up:
+            runtime.warm_up(settings.warmup_rows)
         return runtime
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -80,18 +97,33 @@ class ModelRuntime:
             return np.asarray(first.argmax(axis=1))
         return None
 
-    def warm_up(self, batch_sizes: tuple[int, ...]) -> None:
-        """Run a few batches so the first real request does not pay for allocation."""
+    def warm_up(self, batch_sizes: tuple[int, ...], lengths: tuple[int, ...] = ()) -> None:
+        """Run a few batches so the first real request does not pay for allocation.
+
+        Text models run each batch size at each token length in `lengths` (default:
+        the max length), since every new shape allocates anew.
+        """
         for rows in batch_sizes:
-            self.run(example_inputs(self.signature, rows))
+            if self.text is None:
+                self.run(example_inputs(self.signature, rows))
+                continue
+            for length in lengths or (self.text.max_length,):
+                self.run(self.text.example(rows, length))
 
     def describe(self) -> dict[str, object]:
-        return {
+        about: dict[str, object] = {
             "name": self.name,
             "version": self.version,
             "providers": self.providers,
             "loaded_at": self.loaded_at,
         }
+        if self.text is not None:
+            about["task"] = self.manifest.task
+            about["max_length"] = self.text.max_length
+        variant = getattr(self.manifest, "variant", None)
+        if variant:
+            about["variant"] = variant
+        return about
 
 
 def example_inputs(signature: Signature, rows: int) -> dict[str, np.ndarray]:
