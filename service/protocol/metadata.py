@@ -26,20 +26,27 @@ def tensor_metadata(spec: TensorSpec) -> dict[str, Any]:
 
 
 def model_metadata(runtime: ModelRuntime, versions: list[str]) -> dict[str, Any]:
-    """`GET /v2/models/{name}[/versions/{v}]`: built from the manifest, nothing hard-coded."""
-    signature = runtime.signature
+    """`GET /v2/models/{name}[/versions/{v}]`: built from the manifest, nothing hard-coded.
+
+    A text model shows the interface clients use (one `BYTES` input `text`), not
+    the token tensors its graph takes.
+    """
+    signature = runtime.interface
+    parameters: dict[str, Any] = {
+        "version": runtime.version,
+        "providers": runtime.providers,
+        "labels": runtime.manifest.labels,
+        "features": runtime.manifest.features,
+    }
+    if runtime.text is not None:
+        parameters.update(task=runtime.manifest.task, max_length=runtime.text.max_length)
     return {
         "name": runtime.name,
         "versions": versions,
         "platform": PLATFORM,
         "inputs": [tensor_metadata(s) for s in signature.inputs],
         "outputs": [tensor_metadata(s) for s in signature.outputs],
-        "parameters": {
-            "version": runtime.version,
-            "providers": runtime.providers,
-            "labels": runtime.manifest.labels,
-            "features": runtime.manifest.features,
-        },
+        "parameters": parameters,
     }
 
 
@@ -50,7 +57,7 @@ def model_config(
 
     With `max_batch_size` > 0 Triton lists `dims` without the batch axis.
     """
-    signature = runtime.signature
+    signature = runtime.interface
     on_gpu = any(p != "CPUExecutionProvider" for p in runtime.providers)
     return {
         "name": runtime.name,
@@ -75,8 +82,12 @@ def model_config(
 
 def _config_tensor(spec: TensorSpec) -> dict[str, Any]:
     datatype = spec.datatype
-    return {
+    tensor: dict[str, Any] = {
         "name": spec.name,
         "data_type": "TYPE_STRING" if datatype == "BYTES" else f"TYPE_{datatype}",
         "dims": list(spec.shape[1:]),
     }
+    if not tensor["dims"]:
+        # One value per row: Triton spells it dims [1] reshaped to [] (it allows no empty dims).
+        tensor.update(dims=[1], reshape={"shape": []})
+    return tensor

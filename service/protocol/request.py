@@ -11,6 +11,7 @@ import numpy as np
 from export.signature import Signature, numpy_dtype
 from service.errors import InvalidInput
 from service.protocol.binary import Chunks, decode
+from service.protocol.strings import parse_bytes_tensor
 from service.validation import check_rows, conform, numeric_array
 
 
@@ -73,11 +74,14 @@ def _parse_tensor(
         wire = np.dtype(numpy_dtype(str(datatype)))
     except ValueError as err:
         raise InvalidInput(f"{field}.datatype: {err}") from err
-    if wire.kind not in "iuf":
+    text = spec.datatype == "BYTES"
+    if (wire.kind == "O") != text or wire.kind not in "iufO":
         raise InvalidInput(
             f"{field}.datatype: {datatype} cannot feed input {name!r} ({spec.datatype})"
         )
     size = _parameters(tensor, f"{field}.parameters").get("binary_data_size")
+    if text:
+        return name, parse_bytes_tensor(tensor, field, shape, chunks, size)
     if size is not None:
         array = decode(
             chunks.take(size, field), wire, shape, f"{field}.parameters.binary_data_size"
