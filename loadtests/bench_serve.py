@@ -41,6 +41,8 @@ def contenders(model: str) -> list[Contender]:
         Contender("ferry batched", "bentoml", FERRY),
         Contender("ferry batched (V2)", "bentoml", FERRY, v2=True),
         Contender("ferry unbatched", "bentoml", FERRY, {"FERRY_MAX_BATCH_SIZE": "1"}),
+        # the same service with the lean front off: inference through BentoML's stack
+        Contender("ferry batched (bentoml stack)", "bentoml", FERRY, {"FERRY_LEAN_FRONT": "0"}),
         Contender("fastapi + ort", "uvicorn", "loadtests.peers.fastapi_peer:app", peer),
         Contender(
             "bentoml unbatched", "bentoml", "loadtests.peers.bentoml_unbatched:BentoUnbatched", peer

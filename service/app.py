@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import bentoml
 from starlette.responses import JSONResponse
@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse
 from export.errors import ExportError
 from service import handlers
 from service.errors import ServiceError
+from service.front import InferenceFront
 from service.metrics import Metrics
 from service.models import ModelSet
 from service.refresh import Refresher, RefreshResult
@@ -59,6 +60,7 @@ class Ferry:
         routes.state.models = self.models
         routes.state.refresher = self.refresher
         routes.state.admin_token = self.refresh_settings.admin_token
+        routes.state.metrics = self.metrics
         log.info("ferry ready: %s", self.models.status())
 
     def _refreshed(self, result: RefreshResult) -> None:
@@ -75,10 +77,16 @@ class Ferry:
         return self.models.ready()
 
     @bentoml.api(route="/predict")
-    async def predict(self, inputs: dict[str, Any], model: str | None = None) -> PredictResponse:
-        """Score rows: `inputs` maps each input name to a nested list with rows first."""
+    async def predict(
+        self,
+        inputs: dict[str, Any] | None = None,
+        model: str | None = None,
+        texts: list[str] | None = None,
+    ) -> PredictResponse:
+        """Score rows: `inputs` maps each input name to a nested list with rows first;
+        a text model also takes `texts`, a list of strings."""
         try:
-            body = await handlers.predict(self.models, model, inputs)
+            body = await handlers.predict(self.models, model, inputs, texts)
         except (ServiceError, ExportError) as err:
             return error_response(err)  # type: ignore[return-value]
         return JSONResponse(body, headers={VERSION_HEADER: body["model_version"]})  # type: ignore[return-value]
@@ -88,3 +96,20 @@ class Ferry:
         if self._poller is not None:
             self._poller.cancel()
         await self.models.close()
+
+
+def _observe(endpoint: str, status: int, seconds: float) -> None:
+    metrics: Metrics | None = getattr(routes.state, "metrics", None)
+    if metrics is not None:
+        metrics.request(endpoint, status, seconds)
+
+
+if http.lean_front:
+    # `bentoml.service` returns a Service object; its stubs type it as the class.
+    cast(Any, Ferry).add_asgi_middleware(
+        InferenceFront,
+        state=routes.state,
+        timeout_s=http.timeout_s,
+        max_body_bytes=http.max_body_bytes,
+        on_request=_observe,
+    )

@@ -7,6 +7,13 @@ oldest request's, so short texts are never padded to a long one's length. Nothin
 for a timer unless `max_latency_ms` asks for it, so a lone request runs at once
 and batches grow with load. Past `max_queue_rows` waiting rows, new requests
 are refused with `Overloaded` (HTTP 429 + Retry-After) instead of being dropped.
+
+Where a batch runs depends on how long the model takes: a model whose batches
+take less than `inline_below_ms` (a moving average) runs on the event loop
+itself, because handing a 30 us MLP batch to a thread and back costs several
+times the batch (measured: 25 us direct, 170-370 us through the thread on 2
+busy cores). Slower models run in the worker thread so the loop keeps reading
+requests, and batches grow, while the model computes.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class Batcher:
         retry_after_s: int = 1,
         on_batch: BatchHook | None = None,
         join: JoinFn | None = None,
+        inline_below_ms: float = 0.5,
     ) -> None:
         self.run = run
         self.join = join or concatenate
@@ -59,6 +67,10 @@ class Batcher:
         self.max_queue_rows = max_queue_rows
         self.retry_after_s = retry_after_s
         self.on_batch = on_batch
+        self.inline_below_s = inline_below_ms / 1000
+        # Moving average of the model's time per batch; until the first batch is
+        # measured, assume it is slow (the thread is safe for any model).
+        self._batch_s = float("inf")
         self._queue: collections.deque[_Item] = collections.deque()
         self._queued_rows = 0
         self._wakeup: asyncio.Event | None = None
@@ -165,7 +177,10 @@ class Batcher:
         started = time.perf_counter()
         rows = sum(item.rows for item in batch)
         try:
-            outputs = await loop.run_in_executor(self._executor, self._run_batch, batch)
+            if self.inline:
+                outputs = self._run_batch(batch)
+            else:
+                outputs = await loop.run_in_executor(self._executor, self._run_batch, batch)
         except Exception as err:  # a failing batch fails its requests, never the loop
             for item in batch:
                 if not item.future.done():
@@ -177,13 +192,27 @@ class Batcher:
         if self.on_batch is not None:
             self.on_batch(self.name, rows, len(batch), time.perf_counter() - started)
 
+    @property
+    def inline(self) -> bool:
+        """Whether batches now run on the event loop rather than in the worker thread."""
+        return self._batch_s < self.inline_below_s
+
     def _run_batch(self, batch: list[_Item]) -> list[Arrays]:
         if len(batch) == 1:
-            return [self.run(batch[0].inputs)]
-        outputs = self.run(self.join([item.inputs for item in batch]))
+            return [self._timed_run(batch[0].inputs)]
+        outputs = self._timed_run(self.join([item.inputs for item in batch]))
         bounds = np.cumsum([item.rows for item in batch])[:-1]
         split = {n: np.split(out, bounds) for n, out in outputs.items()}
         return [{n: parts[i] for n, parts in split.items()} for i in range(len(batch))]
+
+    def _timed_run(self, inputs: Arrays) -> Arrays:
+        started = time.perf_counter()
+        try:
+            return self.run(inputs)
+        finally:
+            seconds = time.perf_counter() - started
+            previous = self._batch_s
+            self._batch_s = seconds if previous == float("inf") else 0.8 * previous + 0.2 * seconds
 
 
 def concatenate(parts: list[Arrays]) -> Arrays:

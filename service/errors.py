@@ -18,6 +18,12 @@ class InvalidInput(ServiceError):
     status = HTTPStatus.BAD_REQUEST
 
 
+class TooLarge(ServiceError):
+    """A request body beyond the configured size bound."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
 class NotFound(ServiceError):
     status = HTTPStatus.NOT_FOUND
 

@@ -7,6 +7,7 @@ directory for prometheus_client only when its worker starts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import prometheus_client as prom
 
@@ -22,7 +23,11 @@ class Metrics:
     batch_seconds: prom.Histogram
     model_info: prom.Gauge
     refreshes: prom.Counter
+    requests: prom.Counter
+    request_seconds: prom.Histogram
     _serving: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # `labels()` costs a lookup and a lock on every call; requests reuse their children.
+    _per_request: dict[tuple[str, int], tuple[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def create(cls) -> Metrics:
@@ -40,6 +45,12 @@ class Metrics:
                 multiprocess_mode="livemax",
             ),
             prom.Counter("ferry_refreshes", "Model refreshes by result", ["model", "result"]),
+            prom.Counter(
+                "ferry_requests", "Inference requests by endpoint and status", ["endpoint", "code"]
+            ),
+            prom.Histogram(
+                "ferry_request_seconds", "Inference request time in the service", ["endpoint"]
+            ),
         )
 
     def observe_batch(self, batcher: str, rows: int, requests: int, seconds: float) -> None:
@@ -47,6 +58,17 @@ class Metrics:
         self.batch_rows.labels(model, version).observe(rows)
         self.batch_requests.labels(model, version).observe(requests)
         self.batch_seconds.labels(model, version).observe(seconds)
+
+    def request(self, endpoint: str, status: int, seconds: float) -> None:
+        children = self._per_request.get((endpoint, status))
+        if children is None:
+            children = (
+                self.requests.labels(endpoint, str(status)),
+                self.request_seconds.labels(endpoint),
+            )
+            self._per_request[endpoint, status] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def serving(self, model: str, version: str, providers: list[str]) -> None:
         previous = self._serving.get(model)

@@ -142,6 +142,7 @@ class ModelSet:
             retry_after_s=b.retry_after_s,
             on_batch=self.on_batch,
             join=padded_join(runtime.text.pads()) if runtime.text else None,
+            inline_below_ms=b.inline_below_ms,
         )
         return ServedModel(runtime, batcher, buckets)
 

@@ -116,7 +116,7 @@ CASES: list[tuple[str, Any, int, str]] = [
         404,
         "model 'nope' is not served here",
     ),
-    ("/predict", b'{"model": "tabular", "inputs": ', 400, "Invalid JSON"),
+    ("/predict", b'{"model": "tabular", "inputs": ', 400, "request body: malformed JSON"),
     ("/v2/models/tabular/infer", b'{"inputs": [', 400, "malformed JSON"),
     ("/v2/models/nope/infer", {"inputs": []}, 404, "model 'nope' is not served here"),
 ]

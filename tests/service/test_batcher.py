@@ -145,3 +145,28 @@ async def test_close_finishes_queued_and_running_batches_and_late_requests_still
     late = await batcher.submit(rows(7))  # a request that raced the swap is still served
     assert late["y"][0, 0] == 8
     await batcher.close()
+
+
+async def test_a_fast_model_runs_on_the_loop_and_a_slow_one_in_the_thread() -> None:
+    where: list[str] = []
+
+    def fast(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        where.append(threading.current_thread().name)
+        return {"y": inputs["x"] * 2}
+
+    quick = Batcher(fast, "quick", inline_below_ms=5.0)
+    slow = Batcher(double, "slow", inline_below_ms=1.0)  # double sleeps 5 ms
+    assert not quick.inline, "an unmeasured model starts in the thread"
+    for i in range(3):
+        result = await quick.submit(rows(i))
+        np.testing.assert_array_equal(result["y"], np.full((1, 2), 2 * i))
+        await slow.submit(rows(i))
+    assert where[0].startswith("batch-quick") and where[1:] == ["MainThread"] * 2
+    assert quick.inline and not slow.inline
+    # batches still form on the loop: requests that arrive together share one
+    seen: list[int] = []
+    quick.on_batch = lambda _, rows_, requests, __: seen.append(requests)
+    await asyncio.gather(*(quick.submit(rows(i)) for i in range(20)))
+    assert sum(seen) == 20 and max(seen) > 1
+    await quick.close()
+    await slow.close()
