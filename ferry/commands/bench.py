@@ -141,3 +141,33 @@ def serve(
     if code:
         console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
         raise typer.Exit(code)
+
+
+@app.command("text")
+@friendly
+def text(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    model: Annotated[
+        str, typer.Option(help="Text model to measure (its production version).")
+    ] = "text-embed",
+    clients: Annotated[
+        int, typer.Option(min=1, help="Concurrent clients, one text per request.")
+    ] = 32,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds per measurement.")] = 10.0,
+    service_mixed: Annotated[
+        bool, typer.Option(help="Also serve the mixed workload with buckets on and off.")
+    ] = True,
+    out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown).")] = Path(
+        "results/bench-text"
+    ),
+) -> None:
+    """Text models: service vs raw ONNX Runtime on 16/128-token texts; bucketing speed-up."""
+    import sys
+
+    from loadtests.bench_text import run
+
+    command = "ferry bench text " + " ".join(sys.argv[3:])
+    code = run(registry, model, clients, seconds, out, command, service_mixed)
+    if code:
+        console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
+        raise typer.Exit(code)

@@ -1,0 +1,184 @@
+"""`ferry bench text`: a text model served against raw ONNX Runtime, and what bucketing buys.
+
+One run, on a text model from the registry (default `text-embed`):
+
+1. the service, started here on 127.0.0.1, at `clients` concurrent clients
+   sending one text each, for 16-token and for 128-token texts;
+2. raw ONNX Runtime on the same texts at the service's measured mean batch
+   size, in-process, same session settings; the ratio service / raw (goal 0.70);
+3. a mixed-length workload in raw ONNX Runtime: batches in arrival order padded
+   to the max length, the same padded to their longest text, and batches grouped
+   by length bucket and padded to their longest text (what the service does);
+4. the mixed workload through the service, with its length buckets and with one
+   bucket only (padding to the longest still on), to see bucketing on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from export.errors import ExportError
+from export.registry import Registry
+from loadtests import text_report
+from loadtests.load import run_load
+from loadtests.servers import FERRY, running_server
+from loadtests.text_corpus import Corpus
+from loadtests.text_raw import batches, sentences_per_s
+from service.runtime import ModelRuntime
+from service.settings import RuntimeSettings
+from service.text import bucket_bounds
+from service.text.settings import TextSettings
+
+GOAL = 0.70
+LENGTHS = (16, 128)
+POOL = 256  # different texts per workload
+
+
+def run(
+    registry: Path,
+    model: str,
+    clients: int,
+    seconds: float,
+    out: Path,
+    command: str,
+    service_mixed: bool = True,
+) -> int:
+    """Measure, write `out`/results.{json,md}, print the table; 1 when the goal is missed."""
+    runtime = load(registry, model)
+    if runtime is None:
+        return 0
+    assert runtime.text is not None
+    corpus = Corpus(runtime.text)
+    bounds = bucket_bounds(TextSettings().buckets, runtime.text.max_length)
+    report: dict[str, Any] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "command": command,
+        "model": model,
+        "version": runtime.version,
+        "providers": runtime.providers,
+        "clients": clients,
+        "seconds": seconds,
+        "goal": GOAL,
+        "buckets": list(bounds),
+    }
+    fixed = {n: corpus.texts(n, POOL) for n in LENGTHS}
+    mixed = corpus.mixed(4 * clients)
+    with tempfile.TemporaryDirectory() as tmp:
+        with _service(registry, Path(tmp) / "buckets.log", model) as url:
+            served = {n: measure(url, model, texts, clients, seconds) for n, texts in fixed.items()}
+            bucketed = measure(url, model, mixed, clients, seconds) if service_mixed else None
+        report["fixed"] = [compare(runtime, n, fixed[n], served[n], seconds) for n in LENGTHS]
+        report["mixed"] = mixed_raw(runtime, mixed, clients, seconds, bounds)
+        if bucketed is not None:
+            # One bucket as large as the model's max length: bucketing off, padding unchanged.
+            one = str(runtime.text.max_length)
+            with _service(registry, Path(tmp) / "one.log", model, FERRY_TEXT_BUCKETS=one) as url:
+                unbucketed = measure(url, model, mixed, clients, seconds)
+            report["mixed"]["service"] = {"buckets": bucketed, "one bucket": unbucketed}
+    text_report.write(report, out)
+    print(text_report.markdown(report))
+    print(f"written: {out / 'results.json'}, {out / 'results.md'}")
+    return 0 if all(f["passed"] for f in report["fixed"]) else 1
+
+
+def load(registry: Path, model: str) -> ModelRuntime | None:
+    """The production version of `model` as the service loads it, or None (with why) to skip."""
+    try:
+        artifact = Registry(registry).get(f"{model}@production")
+    except ExportError as err:
+        print(f"skipped: no text model to measure ({err}); train one with `ferry train {model}`")
+        return None
+    runtime = ModelRuntime.load(artifact, RuntimeSettings(), warm_up=False)
+    if runtime.text is None:
+        print(
+            f"skipped: {model}:{runtime.version} is not a text model (no preprocessing.tokenizer)"
+        )
+        return None
+    return runtime
+
+
+def measure(url: str, model: str, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
+    """Closed-loop load of one text per request; sentences/s, latency and mean batch size."""
+    body = lambda i: {"model": model, "inputs": {"text": [texts[i % len(texts)]]}}  # noqa: E731
+    endpoint = f"{url}/predict"
+    asyncio.run(run_load(endpoint, body, clients, min(seconds, 2.0)))  # warm the path up
+    rows, count = batch_totals(url, model)
+    load = asyncio.run(run_load(endpoint, body, clients, seconds))
+    rows_after, count_after = batch_totals(url, model)
+    summary = load.summary()
+    batches_run = count_after - count
+    return {
+        "sentences_per_s": summary["rps"],
+        "p50_ms": summary["p50_ms"],
+        "p95_ms": summary["p95_ms"],
+        "errors": int(summary["errors"]),
+        "mean_batch": (rows_after - rows) / batches_run if batches_run else None,
+    }
+
+
+def compare(
+    runtime: ModelRuntime, tokens: int, texts: list[str], served: dict[str, Any], seconds: float
+) -> dict[str, Any]:
+    """Raw ONNX Runtime on the same texts at the service's mean batch size, and the ratio."""
+    assert runtime.text is not None
+    size = max(1, round(served["mean_batch"] or 1))
+    raw = sentences_per_s(runtime.session, batches(runtime.text, texts[: 2 * size], size), seconds)
+    ratio = served["sentences_per_s"] / raw
+    return {
+        "tokens": tokens,
+        "mean_tokens": float(runtime.text.encode(texts).lengths.mean()),
+        "service": served,
+        "raw_batch": size,
+        "raw_sentences_per_s": raw,
+        "ratio": ratio,
+        "passed": ratio >= GOAL and served["errors"] == 0,
+    }
+
+
+def mixed_raw(
+    runtime: ModelRuntime, texts: list[str], size: int, seconds: float, bounds: tuple[int, ...]
+) -> dict[str, Any]:
+    """Sentences/s of the mixed workload under three batching strategies, and speed-ups."""
+    assert runtime.text is not None
+    lengths = runtime.text.encode(texts).lengths
+    strategies = {
+        "arrival order, pad to max length": batches(runtime.text, texts, size, "max"),
+        "arrival order, pad to longest": batches(runtime.text, texts, size),
+        "length buckets, pad to longest": batches(runtime.text, texts, size, bounds=bounds),
+    }
+    rates = {k: sentences_per_s(runtime.session, f, seconds) for k, f in strategies.items()}
+    base = rates["arrival order, pad to max length"]
+    return {
+        "texts": len(texts),
+        "batch": size,
+        "mean_tokens": float(lengths.mean()),
+        "raw": {k: {"sentences_per_s": v, "speedup": v / base} for k, v in rates.items()},
+    }
+
+
+@contextmanager
+def _service(registry: Path, log: Path, model: str, **env: str) -> Iterator[str]:
+    # Loading warms every bucket at the max batch size: seconds for a real transformer.
+    with running_server(
+        "bentoml", FERRY, registry.resolve(), log, 300.0, FERRY_MODELS=model, **env
+    ) as s:
+        yield s.url
+
+
+def batch_totals(url: str, model: str) -> tuple[float, float]:
+    """(rows, batches) the service has run for `model` so far, from its /metrics."""
+    totals = {"_sum": 0.0, "_count": 0.0}
+    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
+        for suffix in totals:
+            if line.startswith(f"ferry_batch_rows{suffix}{{") and f'model="{model}"' in line:
+                totals[suffix] += float(line.rsplit(" ", 1)[1])
+    return totals["_sum"], totals["_count"]
