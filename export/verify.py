@@ -28,8 +28,11 @@ def check_parity(
 
     Random rows follow each input's dtype and trailing shape; float inputs are drawn
     from a normal with the per-column mean and spread of `inputs`, so they stay near
-    realistic values while reaching beyond them. The result holds max |torch - onnx|
-    over every output element.
+    realistic values while reaching beyond them. Integer inputs are drawn uniformly
+    between each position's own min and max in `inputs`: token ids stay inside the
+    vocabulary the held-out rows use, and a position that is constant in real rows
+    stays constant (a text's [CLS] id, an attention mask's first column, so no mask
+    row is all zeros). The result holds max |torch - onnx| over every output element.
     """
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     names = [value.name for value in session.get_inputs()]
@@ -66,7 +69,8 @@ def _with_random_rows(held_out: np.ndarray, count: int, rng: np.random.Generator
     elif held_out.dtype == np.bool_:
         extra = rng.integers(0, 2, size=shape).astype(bool)
     elif np.issubdtype(held_out.dtype, np.integer):
-        extra = rng.integers(held_out.min(), held_out.max(), size=shape, endpoint=True)
+        low, high = held_out.min(axis=0), held_out.max(axis=0)
+        extra = rng.integers(low, high, size=shape, endpoint=True)
     else:
         return held_out  # strings and the like: only the held-out rows
     return np.concatenate([held_out, extra.astype(held_out.dtype)])
