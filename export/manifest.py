@@ -48,6 +48,9 @@ class Manifest:
     data_fingerprint: str = ""
     code_revision: str = ""
     training: dict[str, Any] = field(default_factory=dict)
+    # {} for a plain export; for a version made from another one by `export.variants`:
+    # precision, source_version, quality against the source and speed beside it
+    variant: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT
 
     def to_dict(self) -> dict[str, Any]:

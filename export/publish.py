@@ -6,9 +6,8 @@ included) leaves no version and no draft behind.
 
 from __future__ import annotations
 
-import subprocess
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,10 +15,12 @@ import onnx
 from torch import nn
 
 from export.errors import ExportError
-from export.manifest import MODEL_FILE, Manifest, sha256_file
+from export.manifest import MANIFEST, MODEL_FILE, Manifest, sha256_file
 from export.metadata import write_metadata
 from export.onnx import DEFAULT_OPSET, export_onnx, model_opset
+from export.reference import NAME
 from export.registry import Artifact, Registry
+from export.revision import code_revision
 from export.signature import Signature
 from export.verify import DEFAULT_TOLERANCE, check_parity, require_parity
 
@@ -40,12 +41,22 @@ def publish(
     training: dict[str, Any],
     tolerance: float = DEFAULT_TOLERANCE,
     opset: int = DEFAULT_OPSET,
+    files: Mapping[str, bytes] | None = None,
+    random_rows: int = 1000,
 ) -> Artifact:
     """Export `module` as the next version of `name`; raise `ParityError` and publish nothing
     if ONNX Runtime and PyTorch disagree by more than `tolerance` on `sample_inputs` (held-out
-    rows) plus random rows."""
+    rows) plus `random_rows` random rows.
+
+    `files` are written beside the graph and hashed in the manifest like it (a text
+    model's `tokenizer.json`), so loading refuses a modified one."""
     _check_samples(signature, sample_inputs)
+    extra = dict(files or {})
+    for file_name in extra:
+        check_file_name(file_name)
     with registry.draft(name) as draft:
+        for file_name, content in extra.items():
+            (draft.path / file_name).write_bytes(content)
         path = draft.path / MODEL_FILE
         export_onnx(module, signature, sample_inputs, path, opset)
         write_metadata(
@@ -60,14 +71,14 @@ def publish(
                 "metrics": metrics,
             },
         )
-        parity = check_parity(module, path, sample_inputs, tolerance)
+        parity = check_parity(module, path, sample_inputs, tolerance, random_rows)
         require_parity(parity)  # before the manifest exists, so the draft cannot commit
         Manifest(
             name=name,
             version=draft.version,
             signature=signature,
             labels=list(labels),
-            files={MODEL_FILE: sha256_file(path)},
+            files={f: sha256_file(draft.path / f) for f in (MODEL_FILE, *extra)},
             parity=parity,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
             opset=model_opset(onnx.load(str(path), load_external_data=False)),
@@ -83,20 +94,14 @@ def publish(
     return registry.get(f"{name}:{version}")
 
 
-def code_revision() -> str:
-    """The git commit of the code doing the export, or "unknown" outside a git checkout."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=Path(__file__).resolve().parent,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
+def check_file_name(file_name: str) -> str:
+    """Return `file_name` if it can sit beside the graph: one plain name, not ours."""
+    if file_name in (MODEL_FILE, MANIFEST) or not NAME.match(file_name):
+        raise ExportError(
+            f"invalid artifact file name {file_name!r}: use one name of letters, digits, "
+            f"'_', '.', '-' other than {MODEL_FILE} and {MANIFEST}"
         )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
+    return file_name
 
 
 def _check_samples(signature: Signature, samples: dict[str, np.ndarray]) -> None:
