@@ -147,8 +147,19 @@ def test_metadata_health_and_metrics(
     assert meta["parameters"]["providers"] == ["CPUExecutionProvider"]
     status = httpx.get(service_url + "/status").json()
     assert status["models"]["tabular"]["version"] == version
+    predicted = httpx.post(
+        service_url + "/predict",
+        json={"model": "tabular", "inputs": {"features": ROWS[:1].tolist()}},
+    )
+    assert predicted.status_code == 200
     metrics = httpx.get(service_url + "/metrics").text
     assert "ferry_batch_rows" in metrics
+    # inference is answered by the front, outside BentoML's request middleware
+    assert 'ferry_requests_total{code="200",endpoint="/predict"}' in metrics
+    bento = [line for line in metrics.splitlines() if line.startswith("bentoml_service_request_")]
+    assert bento and all(
+        float(line.rsplit(" ", 1)[1]) == 0 for line in bento if 'endpoint="/predict"' in line
+    )
     assert (
         f'ferry_model_info{{model="tabular",providers="CPUExecutionProvider",version="{version}"}}'
         in metrics
