@@ -18,7 +18,7 @@ from export.manifest import Manifest
 from export.registry import Artifact
 from export.signature import Signature
 from service.errors import ModelLoadError
-from service.providers import check_actual, requested
+from service.providers import check_actual, requested, with_options
 from service.settings import RuntimeSettings
 from service.text import TextTokenizer, TokenizerSpec, served_signature
 
@@ -71,7 +71,10 @@ class ModelRuntime:
             options.intra_op_num_threads = settings.intra_op_threads
             options.inter_op_num_threads = 1
             wanted = requested(settings.providers)
-            session = ort.InferenceSession(str(artifact.model_path), options, providers=wanted)
+            providers = with_options(
+                wanted, manifest.signature, settings, spec.max_length if spec else 128
+            )
+            session = ort.InferenceSession(str(artifact.model_path), options, providers=providers)
         except (ExportError, ModelLoadError, OSError, RuntimeError, ValueError) as err:
             raise ModelLoadError(f"cannot load {manifest.name}:{manifest.version}: {err}") from err
         actual = check_actual(session, wanted, settings.require_gpu, manifest.name)

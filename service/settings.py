@@ -42,6 +42,12 @@ class RuntimeSettings(BaseSettings):
         default_factory=lambda: list(DEFAULT_PROVIDERS)
     )
     require_gpu: bool = False
+    device_id: int = Field(default=0, ge=0)
+    # TensorRT: shape profiles cover batches of 1..trt_max_batch rows; engines are
+    # cached here so a restart does not rebuild them (minutes per model).
+    trt_max_batch: int = Field(default=1024, ge=1)
+    trt_cache_dir: Path = Path("~/.cache/ferry/tensorrt")
+    trt_fp16: bool = False
     intra_op_threads: int = Field(default=1, ge=0)
     warmup_rows: tuple[int, ...] = (1, 8, 64)
 
