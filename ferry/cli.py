@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import typer
 
-from ferry.commands import bench, data, models, predict, retrain, score, serve, train
+from ferry.commands import bench, data, export, models, predict, retrain, score, serve, train
 from ferry.errors import friendly
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 app.add_typer(models.app, name="models")
 app.command("train")(friendly(train.train))
+app.command("export")(friendly(export.export))
 app.command("serve")(friendly(serve.serve))
 app.command("predict")(friendly(predict.predict))
 app.command("score")(friendly(score.score))
