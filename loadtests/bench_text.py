@@ -5,7 +5,8 @@ One run, on a text model from the registry (default `text-embed`):
 1. the service, started here on 127.0.0.1, at `clients` concurrent clients
    sending one text each, for 16-token and for 128-token texts;
 2. raw ONNX Runtime on the same texts at the service's measured mean batch
-   size, in-process, same session settings; the ratio service / raw (goal 0.70);
+   size, in-process, same session settings, in slices alternating with the
+   service's (see `loadtests.text_serve`); the ratio service / raw (goal 0.70);
 3. a mixed-length workload in raw ONNX Runtime: batches in arrival order padded
    to the max length, the same padded to their longest text, and batches grouped
    by length bucket and padded to their longest text (what the service does);
@@ -15,7 +16,6 @@ One run, on a text model from the registry (default `text-embed`):
 
 from __future__ import annotations
 
-import asyncio
 import os
 import platform
 import tempfile
@@ -24,15 +24,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from export.errors import ExportError
 from export.registry import Registry
 from loadtests import text_report
-from loadtests.load import run_load
 from loadtests.servers import FERRY, running_server
 from loadtests.text_corpus import Corpus
 from loadtests.text_raw import batches, sentences_per_s
+from loadtests.text_serve import Client, Served
 from service.runtime import ModelRuntime
 from service.settings import RuntimeSettings
 from service.text import bucket_bounds
@@ -41,6 +39,7 @@ from service.text.settings import TextSettings
 GOAL = 0.70
 LENGTHS = (16, 128)
 POOL = 256  # different texts per workload
+ROUNDS = 3  # alternating service / raw slices per text length
 
 
 def run(
@@ -51,6 +50,7 @@ def run(
     out: Path,
     command: str,
     service_mixed: bool = True,
+    rounds: int = ROUNDS,
 ) -> int:
     """Measure, write `out`/results.{json,md}, print the table; 1 when the goal is missed."""
     runtime = load(registry, model)
@@ -67,22 +67,25 @@ def run(
         "providers": runtime.providers,
         "clients": clients,
         "seconds": seconds,
+        "rounds": rounds,
         "goal": GOAL,
         "buckets": list(bounds),
     }
-    fixed = {n: corpus.texts(n, POOL) for n in LENGTHS}
     mixed = corpus.mixed(4 * clients)
     with tempfile.TemporaryDirectory() as tmp:
         with _service(registry, Path(tmp) / "buckets.log", model) as url:
-            served = {n: measure(url, model, texts, clients, seconds) for n, texts in fixed.items()}
-            bucketed = measure(url, model, mixed, clients, seconds) if service_mixed else None
-        report["fixed"] = [compare(runtime, n, fixed[n], served[n], seconds) for n in LENGTHS]
+            client = Client(url, model, clients)
+            report["fixed"] = [
+                against_raw(client, runtime, n, corpus.texts(n, POOL), seconds, rounds)
+                for n in LENGTHS
+            ]
+            bucketed = served(client, mixed, seconds) if service_mixed else None
         report["mixed"] = mixed_raw(runtime, mixed, clients, seconds, bounds)
         if bucketed is not None:
             # One bucket as large as the model's max length: bucketing off, padding unchanged.
             one = str(runtime.text.max_length)
             with _service(registry, Path(tmp) / "one.log", model, FERRY_TEXT_BUCKETS=one) as url:
-                unbucketed = measure(url, model, mixed, clients, seconds)
+                unbucketed = served(Client(url, model, clients), mixed, seconds)
             report["mixed"]["service"] = {"buckets": bucketed, "one bucket": unbucketed}
     text_report.write(report, out)
     print(text_report.markdown(report))
@@ -106,42 +109,44 @@ def load(registry: Path, model: str) -> ModelRuntime | None:
     return runtime
 
 
-def measure(url: str, model: str, texts: list[str], clients: int, seconds: float) -> dict[str, Any]:
-    """Closed-loop load of one text per request; sentences/s, latency and mean batch size."""
-    body = lambda i: {"model": model, "inputs": {"text": [texts[i % len(texts)]]}}  # noqa: E731
-    endpoint = f"{url}/predict"
-    asyncio.run(run_load(endpoint, body, clients, min(seconds, 2.0)))  # warm the path up
-    rows, count = batch_totals(url, model)
-    load = asyncio.run(run_load(endpoint, body, clients, seconds))
-    rows_after, count_after = batch_totals(url, model)
-    summary = load.summary()
-    batches_run = count_after - count
-    return {
-        "sentences_per_s": summary["rps"],
-        "p50_ms": summary["p50_ms"],
-        "p95_ms": summary["p95_ms"],
-        "errors": int(summary["errors"]),
-        "mean_batch": (rows_after - rows) / batches_run if batches_run else None,
-    }
-
-
-def compare(
-    runtime: ModelRuntime, tokens: int, texts: list[str], served: dict[str, Any], seconds: float
+def against_raw(
+    client: Client,
+    runtime: ModelRuntime,
+    tokens: int,
+    texts: list[str],
+    seconds: float,
+    rounds: int,
 ) -> dict[str, Any]:
-    """Raw ONNX Runtime on the same texts at the service's mean batch size, and the ratio."""
+    """The service and raw ONNX Runtime (at the service's mean batch size so far), alternating."""
     assert runtime.text is not None
-    size = max(1, round(served["mean_batch"] or 1))
-    raw = sentences_per_s(runtime.session, batches(runtime.text, texts[: 2 * size], size), seconds)
-    ratio = served["sentences_per_s"] / raw
+    client.warm(texts)
+    service = Served(client.clients)
+    rates, sizes = [], []
+    for _ in range(rounds):
+        client.slice(texts, seconds / rounds, service)
+        size = max(1, round(service.mean_batch or 1))
+        feeds = batches(runtime.text, texts[: 2 * size], size)
+        rates.append(sentences_per_s(runtime.session, feeds, seconds / rounds))
+        sizes.append(size)
+    summary = service.summary()
+    raw = sum(rates) / len(rates)
+    ratio = summary["sentences_per_s"] / raw
     return {
         "tokens": tokens,
         "mean_tokens": float(runtime.text.encode(texts).lengths.mean()),
-        "service": served,
-        "raw_batch": size,
+        "service": summary,
+        "raw_batch": sizes[-1],
+        "raw_batches": sizes,
         "raw_sentences_per_s": raw,
         "ratio": ratio,
-        "passed": ratio >= GOAL and served["errors"] == 0,
+        "passed": ratio >= GOAL and summary["errors"] == 0,
     }
+
+
+def served(client: Client, texts: list[str], seconds: float) -> dict[str, Any]:
+    """The service alone on a workload: sentences/s, latency, mean batch size."""
+    client.warm(texts)
+    return client.slice(texts, seconds, Served(client.clients)).summary()
 
 
 def mixed_raw(
@@ -170,15 +175,5 @@ def _service(registry: Path, log: Path, model: str, **env: str) -> Iterator[str]
     # Loading warms every bucket at the max batch size: seconds for a real transformer.
     with running_server(
         "bentoml", FERRY, registry.resolve(), log, 300.0, FERRY_MODELS=model, **env
-    ) as s:
-        yield s.url
-
-
-def batch_totals(url: str, model: str) -> tuple[float, float]:
-    """(rows, batches) the service has run for `model` so far, from its /metrics."""
-    totals = {"_sum": 0.0, "_count": 0.0}
-    for line in httpx.get(f"{url}/metrics", timeout=10).text.splitlines():
-        for suffix in totals:
-            if line.startswith(f"ferry_batch_rows{suffix}{{") and f'model="{model}"' in line:
-                totals[suffix] += float(line.rsplit(" ", 1)[1])
-    return totals["_sum"], totals["_count"]
+    ) as started:
+        yield started.url

@@ -1,0 +1,86 @@
+"""The service side of the text benchmark: one text per request, measured in slices.
+
+On a shared machine the CPU left to a benchmark drifts by tens of percent
+within a minute, so the service and raw ONNX Runtime are measured in
+alternating slices and each side's slices summed: both see the same drift.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from loadtests.load import LoadResult, run_load
+
+
+@dataclass
+class Served:
+    """Load results and batch totals summed over the slices of one workload."""
+
+    clients: int
+    loads: list[LoadResult] = field(default_factory=list)
+    rows: float = 0.0
+    batches: float = 0.0
+
+    @property
+    def mean_batch(self) -> float | None:
+        return self.rows / self.batches if self.batches else None
+
+    def summary(self) -> dict[str, Any]:
+        merged = LoadResult(self.clients, sum(load.seconds for load in self.loads))
+        for load in self.loads:
+            merged.latencies_ms += load.latencies_ms
+            merged.statuses += load.statuses
+        figures = merged.summary()
+        return {
+            "sentences_per_s": figures["rps"],
+            "p50_ms": figures["p50_ms"],
+            "p95_ms": figures["p95_ms"],
+            "errors": int(figures["errors"]),
+            "statuses": {str(k): v for k, v in merged.statuses.items()},
+            "mean_batch": self.mean_batch,
+        }
+
+
+class Client:
+    """Sends texts to one model of a running service, one text per request."""
+
+    def __init__(self, url: str, model: str, clients: int) -> None:
+        self.url = url
+        self.model = model
+        self.clients = clients
+
+    def warm(self, texts: list[str], seconds: float = 2.0) -> None:
+        """A short load first, so the measured slices see warm connections and shapes."""
+        asyncio.run(run_load(f"{self.url}/predict", self._body(texts), self.clients, seconds))
+
+    def slice(self, texts: list[str], seconds: float, served: Served) -> Served:
+        """Add `seconds` of closed-loop load and the batches it caused to `served`."""
+        rows, count = self.batch_totals()
+        load = asyncio.run(
+            run_load(f"{self.url}/predict", self._body(texts), self.clients, seconds)
+        )
+        rows_after, count_after = self.batch_totals()
+        served.loads.append(load)
+        served.rows += rows_after - rows
+        served.batches += count_after - count
+        return served
+
+    def batch_totals(self) -> tuple[float, float]:
+        """(rows, batches) the service has run for the model so far, from its /metrics."""
+        totals = {"_sum": 0.0, "_count": 0.0}
+        for line in httpx.get(f"{self.url}/metrics", timeout=10).text.splitlines():
+            for suffix in totals:
+                if (
+                    line.startswith(f"ferry_batch_rows{suffix}{{")
+                    and f'model="{self.model}"' in line
+                ):
+                    totals[suffix] += float(line.rsplit(" ", 1)[1])
+        return totals["_sum"], totals["_count"]
+
+    def _body(self, texts: list[str]) -> Any:
+        model = self.model
+        return lambda i: {"model": model, "inputs": {"text": [texts[i % len(texts)]]}}
