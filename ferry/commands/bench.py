@@ -126,16 +126,6 @@ def serve(
     out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown, PNG).")] = Path(
         "results/bench-serve"
     ),
-    providers: Annotated[
-        str,
-        typer.Option(
-            help="Execution providers for every server and the raw loop, comma-separated "
-            "(a GPU provider makes the servers refuse to fall back to the CPU)."
-        ),
-    ] = "CPUExecutionProvider",
-    io_binding: Annotated[
-        bool, typer.Option(help="Raw loop: keep inputs and outputs on the device.")
-    ] = False,
 ) -> None:
     """Serving: ferry vs a plain FastAPI + ONNX Runtime endpoint vs BentoML, side by side."""
     import sys
@@ -147,8 +137,7 @@ def serve(
     chosen = models or [m for m in reg.models() if "production" in reg.aliases(m)]
     levels = tuple(int(c) for c in clients.split(","))
     command = "ferry bench serve " + " ".join(sys.argv[3:])
-    chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
-    code = run(registry, chosen, levels, seconds, out, command, chosen_providers, io_binding)
+    code = run(registry, chosen, levels, seconds, out, command)
     if code:
         console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
         raise typer.Exit(code)
