@@ -55,6 +55,16 @@ def test_typed_texts_and_v2_metadata(url: str, text_registry: Registry) -> None:
     assert bad.status_code == 400 and "inputs.text[1]: expected a string, got 7" in bad.text
 
 
+def test_texts_body(url: str, text_registry: Registry) -> None:
+    response = httpx.post(f"{url}/predict", json={"model": "text-embed", "texts": TEXTS})
+    assert response.status_code == 200, response.text
+    got = np.array(response.json()["outputs"]["embedding"])
+    np.testing.assert_allclose(got, want(text_registry, "text-embed", TEXTS), atol=1e-6)
+    assert response.headers["X-Model-Version"] == "1"
+    empty = httpx.post(f"{url}/predict", json={"model": "text-embed", "texts": []})
+    assert empty.status_code == 400 and "texts: empty list" in empty.json()["error"]
+
+
 async def _post_all(url: str, bodies: list[dict[str, Any]]) -> list[tuple[int, Any]]:
     async with aiohttp.ClientSession() as session:
 
