@@ -48,6 +48,15 @@ class LoadResult:
         }
 
 
+def merge(parts: list[LoadResult]) -> LoadResult:
+    """One result from several slices of the same load, as if measured in one go."""
+    merged = LoadResult(parts[0].concurrency, sum(p.seconds for p in parts))
+    for part in parts:
+        merged.latencies_ms += part.latencies_ms
+        merged.statuses.update(part.statuses)
+    return merged
+
+
 async def run_load(
     url: str, body: Body, concurrency: int, seconds: float, max_requests: int = 200_000
 ) -> LoadResult:

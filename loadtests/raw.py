@@ -3,34 +3,72 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import onnxruntime as ort
 
 from export.signature import Signature
 from loadtests.payloads import sample_inputs
+from service.providers import with_options
+from service.settings import RuntimeSettings
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+CPU = ("CPUExecutionProvider",)
 
 
-def raw_rows_per_s(
+@dataclass(frozen=True)
+class Raw:
+    rows_per_s: dict[int, float]
+    providers: list[str]  # what the session really ran on
+    io_binding: bool
+
+
+def raw_bench(
     model_path: Path,
     signature: Signature,
     batch_sizes: tuple[int, ...] = BATCH_SIZES,
     seconds: float = 0.5,
     threads: int = 1,
-) -> dict[int, float]:
-    """Rows/s of `session.run` on one thread at each batch size, over about `seconds` each."""
+    providers: Sequence[str] = CPU,
+    io_binding: bool = False,
+) -> Raw:
+    """Rows/s of one session at each batch size, over about `seconds` each.
+
+    With `io_binding` the inputs are copied to the device once and outputs stay
+    there, so a GPU figure is the model's, not the PCIe bus's.
+    """
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
+    wanted = with_options(list(providers), signature, RuntimeSettings())
+    session = ort.InferenceSession(str(model_path), options, providers=wanted)
+    actual = list(session.get_providers())
+    device = (
+        "cuda" if actual[0] in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else "cpu"
+    )
     result = {}
     for size in batch_sizes:
-        feeds = sample_inputs(signature, size, pool=1)[0]
-        session.run(None, feeds)
+        run = _runner(session, sample_inputs(signature, size, pool=1)[0], io_binding, device)
+        run()
         runs, started = 0, time.perf_counter()
         while (elapsed := time.perf_counter() - started) < seconds:
-            session.run(None, feeds)
+            run()
             runs += 1
         result[size] = runs * size / elapsed
-    return result
+    return Raw(result, actual, io_binding)
+
+
+def _runner(
+    session: ort.InferenceSession, feeds: dict[str, Any], io_binding: bool, device: str
+) -> Callable[[], object]:
+    if not io_binding:
+        return partial(session.run, None, feeds)
+    binding = session.io_binding()
+    for name, array in feeds.items():
+        binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy(array, device))
+    for output in session.get_outputs():
+        binding.bind_output(output.name, device)
+    return partial(session.run_with_iobinding, binding)

@@ -17,6 +17,7 @@ COLUMNS = (
     "errors",
     "mean batch",
     "CPU cores",
+    "CPU ms/req",
 )
 
 
@@ -35,8 +36,10 @@ def markdown(run: dict[str, Any]) -> str:
     for report in run["models"]:
         lines += [f"### {report['model']} (version {report['version']})", ""]
         raw = report["raw_rows_per_s"]
+        how = ", ".join(report.get("raw_providers", ["CPUExecutionProvider"]))
+        how += ", IO binding" if report.get("raw_io_binding") else ""
         lines += [
-            "Raw ONNX Runtime, 1 thread, rows/s: "
+            f"Raw ONNX Runtime ({how}, 1 thread), rows/s: "
             + ", ".join(f"batch {k}: {v:,.0f}" for k, v in raw.items()),
             "",
         ]
@@ -44,14 +47,17 @@ def markdown(run: dict[str, Any]) -> str:
         for server in report["servers"]:
             for lv in server["levels"]:
                 batch = f"{lv['mean_batch_rows']:.1f}" if lv["mean_batch_rows"] else "-"
+                cpu_ms = 1000 * lv["cpu_cores"] / lv["rps"] if lv["rps"] else 0.0
                 lines.append(
                     f"| {server['label']} | {lv['concurrency']} | {lv['rps']:,.0f} | "
                     f"{lv['rows_per_s']:,.0f} | {lv['p50_ms']:.1f} | {lv['p95_ms']:.1f} | "
-                    f"{lv['p99_ms']:.1f} | {lv['errors']} | {batch} | {lv['cpu_cores']:.2f} |"
+                    f"{lv['p99_ms']:.1f} | {lv['errors']} | {batch} | {lv['cpu_cores']:.2f} | "
+                    f"{cpu_ms:.2f} |"
                 )
-        lines += ["", "| server | cold start s | RSS MB |", "|---|---|---|"]
+        lines += ["", "| server | providers | cold start s | RSS MB |", "|---|---|---|---|"]
         lines += [
-            f"| {s['label']} | {s['cold_start_s']:.2f} | {s['rss_mb']:.0f} |"
+            f"| {s['label']} | {', '.join(s.get('providers') or ['-'])} | "
+            f"{s['cold_start_s']:.2f} | {s['rss_mb']:.0f} |"
             for s in report["servers"]
         ]
         lines += ["", "| goal | measured | limit | pass |", "|---|---|---|---|"]
@@ -70,7 +76,12 @@ def _plots(report: dict[str, Any], out: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
     paths = []
-    for metric, ylabel in (("rps", "requests/s"), ("p95_ms", "p95 latency (ms)")):
+    for metric, ylabel in (
+        ("rps", "requests/s"),
+        ("p50_ms", "p50 latency (ms)"),
+        ("p95_ms", "p95 latency (ms)"),
+        ("p99_ms", "p99 latency (ms)"),
+    ):
         fig, ax = plt.subplots(figsize=(6, 4))
         for server in report["servers"]:
             xs = [lv["concurrency"] for lv in server["levels"]]

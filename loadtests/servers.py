@@ -46,7 +46,9 @@ def running_server(
     """`kind` is "bentoml" (`bentoml serve`) or "uvicorn" (a plain ASGI app)."""
     port = free_port()
     environ = {**os.environ, "FERRY_REGISTRY": str(registry), **env}
-    environ.setdefault("BENTOML_HOME", str(log.parent / "bentoml-home"))
+    # One home per server: BentoML clears its Prometheus folder there at start, which
+    # would wipe the metrics of another server still running beside it.
+    environ.setdefault("BENTOML_HOME", str(log.parent / f"bentoml-home-{port}"))
     where = ["--host", "127.0.0.1", "--port", str(port)]
     if kind == "bentoml":
         cmd = [sys.executable, "-m", "bentoml", "serve", target, *where]

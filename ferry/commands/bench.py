@@ -126,6 +126,19 @@ def serve(
     out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown, PNG).")] = Path(
         "results/bench-serve"
     ),
+    providers: Annotated[
+        str,
+        typer.Option(
+            help="Execution providers for every server and the raw loop, comma-separated "
+            "(a GPU provider makes the servers refuse to fall back to the CPU)."
+        ),
+    ] = "CPUExecutionProvider",
+    io_binding: Annotated[
+        bool, typer.Option(help="Raw loop: keep inputs and outputs on the device.")
+    ] = False,
+    rounds: Annotated[
+        int, typer.Option(min=1, help="Slices per level, servers taking turns (fairer).")
+    ] = 3,
 ) -> None:
     """Serving: ferry vs a plain FastAPI + ONNX Runtime endpoint vs BentoML, side by side."""
     import sys
@@ -137,7 +150,10 @@ def serve(
     chosen = models or [m for m in reg.models() if "production" in reg.aliases(m)]
     levels = tuple(int(c) for c in clients.split(","))
     command = "ferry bench serve " + " ".join(sys.argv[3:])
-    code = run(registry, chosen, levels, seconds, out, command)
+    chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
+    code = run(
+        registry, chosen, levels, seconds, out, command, chosen_providers, io_binding, rounds
+    )
     if code:
         console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
         raise typer.Exit(code)
@@ -153,10 +169,7 @@ def text(
     clients: Annotated[
         int, typer.Option(min=1, help="Concurrent clients, one text per request.")
     ] = 32,
-    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds per measurement.")] = 15.0,
-    rounds: Annotated[
-        int, typer.Option(min=1, help="Alternating service / raw slices per measurement.")
-    ] = 3,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds per measurement.")] = 10.0,
     service_mixed: Annotated[
         bool, typer.Option(help="Also serve the mixed workload with buckets on and off.")
     ] = True,
@@ -170,7 +183,7 @@ def text(
     from loadtests.bench_text import run
 
     command = "ferry bench text " + " ".join(sys.argv[3:])
-    code = run(registry, model, clients, seconds, out, command, service_mixed, rounds)
+    code = run(registry, model, clients, seconds, out, command, service_mixed)
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)

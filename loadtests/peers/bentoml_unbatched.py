@@ -19,7 +19,8 @@ class BentoUnbatched:
     def __init__(self) -> None:
         artifact = Registry(os.environ["FERRY_REGISTRY"]).get(f"{MODEL}@production")
         self.session = ort.InferenceSession(
-            str(artifact.model_path), providers=["CPUExecutionProvider"]
+            str(artifact.model_path),
+            providers=os.environ.get("FERRY_PROVIDERS", "CPUExecutionProvider").split(","),
         )
         self.dtypes = {s.name: s.dtype for s in artifact.manifest.signature.inputs}
         self.version = artifact.manifest.version

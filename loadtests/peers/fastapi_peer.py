@@ -20,15 +20,17 @@ artifact = Registry(os.environ.get("FERRY_REGISTRY", "registry")).get(
 options = ort.SessionOptions()
 options.intra_op_num_threads = 1
 session = ort.InferenceSession(
-    str(artifact.model_path), options, providers=["CPUExecutionProvider"]
+    str(artifact.model_path),
+    options,
+    providers=os.environ.get("FERRY_PROVIDERS", "CPUExecutionProvider").split(","),
 )
 dtypes = {s.name: s.dtype for s in artifact.manifest.signature.inputs}
 app = FastAPI()
 
 
 @app.get("/readyz")
-async def readyz() -> dict[str, bool]:
-    return {"ready": True}
+async def readyz() -> dict[str, Any]:
+    return {"ready": True, "providers": session.get_providers()}
 
 
 @app.post("/predict")

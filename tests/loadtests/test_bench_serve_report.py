@@ -68,6 +68,8 @@ def test_report_files(tmp_path: Path) -> None:
         "results.json",
         "results.md",
         "tabular-rps.png",
+        "tabular-p50_ms.png",
+        "tabular-p99_ms.png",
         "tabular-p95_ms.png",
     }
     table = (tmp_path / "results.md").read_text()
