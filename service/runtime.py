@@ -123,9 +123,8 @@ class ModelRuntime:
         if self.text is not None:
             about["task"] = self.manifest.task
             about["max_length"] = self.text.max_length
-        variant = getattr(self.manifest, "variant", None)
-        if variant:
-            about["variant"] = variant
+        if self.manifest.variant:
+            about["variant"] = self.manifest.variant
         return about
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ import pytest
 from export.registry import Registry
 from service.batcher import Batcher
 from service.runtime import ModelRuntime
+from service.text import TextTokenizer, Tokens
 from tests.support.text_models import expected, publish_text, text_model_set
 
 SHORT = ["the sun", "rain", "a good game", "news of the team"]
@@ -88,3 +91,26 @@ def test_every_bucket_is_warmed_at_load_alone_and_at_the_max_batch_size(
     models = text_model_set(registry, buckets=(16, 32))
     assert models.status()["models"]["text-embed"]["buckets"] == [16, 32, 64]  # type: ignore[index]
     assert shapes == {(rows, n) for rows in (1, 64) for n in (16, 32, 64)}
+
+
+async def test_a_long_request_is_tokenised_off_the_event_loop(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    artifact = publish_text(registry)
+    models = text_model_set(registry)
+    threads: list[str] = []
+    encode = TextTokenizer.encode
+
+    def spy(self: TextTokenizer, texts: Sequence[str]) -> Tokens:
+        threads.append(threading.current_thread().name)
+        return encode(self, texts)
+
+    monkeypatch.setattr(TextTokenizer, "encode", spy)
+    served = models.get("text-embed")
+    small = await served.infer_texts(SHORT)
+    big_texts = LONG * 5  # over INLINE_CHARS
+    big = await served.infer_texts(big_texts)
+    assert threads[0] == threading.main_thread().name != threads[1]
+    np.testing.assert_allclose(small["embedding"], expected(SHORT, artifact), atol=1e-6)
+    np.testing.assert_allclose(big["embedding"], expected(big_texts, artifact), atol=1e-6)
+    await models.close()
