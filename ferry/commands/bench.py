@@ -169,7 +169,10 @@ def text(
     clients: Annotated[
         int, typer.Option(min=1, help="Concurrent clients, one text per request.")
     ] = 32,
-    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds per measurement.")] = 10.0,
+    seconds: Annotated[float, typer.Option(min=0.1, help="Seconds per measurement.")] = 15.0,
+    rounds: Annotated[
+        int, typer.Option(min=1, help="Alternating service / raw slices per measurement.")
+    ] = 3,
     service_mixed: Annotated[
         bool, typer.Option(help="Also serve the mixed workload with buckets on and off.")
     ] = True,
@@ -183,7 +186,7 @@ def text(
     from loadtests.bench_text import run
 
     command = "ferry bench text " + " ".join(sys.argv[3:])
-    code = run(registry, model, clients, seconds, out, command, service_mixed)
+    code = run(registry, model, clients, seconds, out, command, service_mixed, rounds)
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)
