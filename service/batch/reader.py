@@ -109,10 +109,10 @@ def _parquet(
         # pre_buffer would fetch every selected row group up front, and without a buffer
         # size whole column chunks are read at once: memory would grow with the file.
         handle = pq.ParquetFile(path, pre_buffer=False, buffer_size=1 << 20)
-        groups = []
+        groups: list[int] = []
         for i in range(handle.metadata.num_row_groups):
             size = handle.metadata.row_group(i).num_rows
-            if skip >= size:  # whole row groups are skipped unread
+            if not groups and skip >= size:  # leading row groups are skipped unread
                 skip -= size
             else:
                 groups.append(i)
