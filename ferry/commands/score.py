@@ -30,7 +30,14 @@ def score(
     input_path: Annotated[
         Path, typer.Option("--input", "-i", help="CSV or Parquet file, or a folder of them.")
     ],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Scored file; .parquet or .csv.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Scored file; .parquet or .csv (a folder of parts with --engine ray).",
+        ),
+    ],
     registry: RegistryOption = DEFAULT_REGISTRY,
     id_col: Annotated[
         list[str] | None,
@@ -65,15 +72,16 @@ def score(
         rejects=rejects,
         batch_rows=batch_rows or settings.batch_rows,
     )
-    if engine is Engine.ray:
-        from service.batch.ray_engine import run_ray
+    from ferry.progress import RowProgress
 
-        result = run_ray(job, settings)
-    else:
-        from ferry.progress import RowProgress
-        from service.batch.job import run_local
+    with RowProgress(console, f"scoring {job.input.name}") as progress:
+        if engine is Engine.ray:
+            from service.batch.ray_engine import run_ray
 
-        with RowProgress(console, f"scoring {job.input.name}") as progress:
+            result = run_ray(job, settings, progress)
+        else:
+            from service.batch.job import run_local
+
             result = run_local(job, progress, settings)
     summarize(result)
     if result.rows_rejected:

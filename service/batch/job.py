@@ -8,9 +8,7 @@ rejects file are assembled under temporary names and renamed into place last.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from service.batch.convert import Prepared, prepare
+from service.batch.faults import CRASH_AFTER_PARTS, maybe_crash
 from service.batch.outputs import rejects_table, scored_table, unread_rejects
 from service.batch.parts import PartStore
 from service.batch.pipeline import background
@@ -38,7 +37,6 @@ from service.runtime import ModelRuntime
 from service.settings import RuntimeSettings
 
 __all__ = ["CRASH_AFTER_PARTS", "NoProgress", "Progress", "ScoreJob", "ScoreResult", "run_local"]
-CRASH_AFTER_PARTS = "FERRY_SCORE_CRASH_AFTER_PARTS"  # fault injection for tests
 
 
 class Progress(Protocol):
@@ -68,16 +66,7 @@ def run_local(
     """Run `job` on this machine, resuming from its work folder if an earlier run was killed."""
     started = time.perf_counter()
     planned = plan_job(job)
-    key = job_key(
-        {
-            "model": [planned.manifest.name, planned.manifest.version],
-            "input": [str(job.input.resolve()), planned.source.fingerprint()],
-            "output": str(job.output.resolve()),
-            "rejects": str(job.rejects_path.resolve()),
-            "keep": job.keep,
-            "batch_rows": job.batch_rows,
-        }
-    )
+    key = work_key(planned)
     folder = work_folder(job.output, key)
     with locked(folder):
         remove_stale(job.output, folder)
@@ -101,6 +90,22 @@ def run_local(
         seconds=time.perf_counter() - started,
         rows_this_run=after.rows - resumed.rows,
         resumed_parts=resumed.parts_done,
+    )
+
+
+def work_key(planned: Planned, **more: str) -> str:
+    """The hash naming a job's work folder: everything that determines its output."""
+    job = planned.job
+    return job_key(
+        {
+            "model": [planned.manifest.name, planned.manifest.version],
+            "input": [str(job.input.resolve()), planned.source.fingerprint()],
+            "output": str(job.output.resolve()),
+            "rejects": str(job.rejects_path.resolve()),
+            "keep": job.keep,
+            "batch_rows": job.batch_rows,
+            **more,
+        }
     )
 
 
@@ -137,7 +142,7 @@ def _score_parts(
             save_state(folder, state)
             sink.write(scored)
             progress.advance(prepared.batch.num_rows)
-            _maybe_crash(state.parts_done - resumed)
+            maybe_crash(state.parts_done - resumed)
     return start, state, unread
 
 
@@ -179,9 +184,3 @@ def _finish(planned: Planned, folder: Path, state: JobState, unread: list[str]) 
             sink.write(unread_rejects(unread, planned.rejects))
     publish(folder / f"output{job.output.suffix}", job.output)
     publish(rejects_tmp, job.rejects_path)
-
-
-def _maybe_crash(parts_this_run: int) -> None:
-    limit = os.environ.get(CRASH_AFTER_PARTS)
-    if limit and parts_this_run >= int(limit):
-        os.kill(os.getpid(), signal.SIGKILL)

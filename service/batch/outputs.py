@@ -77,11 +77,10 @@ def output_schema(plan: ColumnPlan, manifest: Manifest) -> pa.Schema:
     return pa.schema(fields + [pa.field(name, kind, nullable=False) for name, kind in made])
 
 
-def rejects_schema(plan: ColumnPlan, numbered: bool = True) -> pa.Schema:
-    """The input row number (when known), the kept input columns and the reason."""
+def rejects_schema(plan: ColumnPlan) -> pa.Schema:
+    """The input row number, the kept input columns and the reason."""
     fields = [plan.read.field(name) for name in plan.keep]
-    row = [pa.field(ROW, pa.int64())] if numbered else []
-    return pa.schema([*row, *fields, pa.field(REASON, pa.string())])
+    return pa.schema([pa.field(ROW, pa.int64()), *fields, pa.field(REASON, pa.string())])
 
 
 def scored_table(
@@ -116,13 +115,11 @@ def scored_table(
 
 
 def rejects_table(prepared: Prepared, schema: pa.Schema, keep: Sequence[str]) -> pa.RecordBatch:
-    """The rejected rows of a part: row number (if the schema has it), kept columns, reason."""
+    """The rejected rows of a part: row number, kept columns, reason."""
     rows = sorted(prepared.reasons)
     offsets = np.array(rows, dtype=np.int64)
     kept = prepared.batch.select(list(keep)).take(from_numpy(offsets))
-    arrays = list(kept.columns)
-    if schema.names[0] == ROW:
-        arrays.insert(0, from_numpy(prepared.first_row + offsets))
+    arrays = [from_numpy(prepared.first_row + offsets), *kept.columns]
     arrays.append(strings([prepared.reasons[r] for r in rows]))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 

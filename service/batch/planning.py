@@ -66,7 +66,7 @@ class Planned:
     rejects: pa.Schema
 
 
-def plan_job(job: ScoreJob, numbered_rejects: bool = True) -> Planned:
+def plan_job(job: ScoreJob) -> Planned:
     """Resolve the model, open the input and match columns; fails fast on any mismatch."""
     registry = Registry(job.registry)
     manifest = registry.get(job.model, verify=False).manifest
@@ -81,6 +81,4 @@ def plan_job(job: ScoreJob, numbered_rejects: bool = True) -> Planned:
         text_input=source.format == "csv",
     )
     scored = output_schema(plan, manifest)
-    return Planned(
-        job, registry, manifest, source, plan, scored, rejects_schema(plan, numbered_rejects)
-    )
+    return Planned(job, registry, manifest, source, plan, scored, rejects_schema(plan))

@@ -1,13 +1,17 @@
-"""The same batch job on Ray Data: `map_batches` over a pool of actors, one ONNX session each.
+"""The same batch job on Ray Data: units of the input over a pool of actors, one ONNX session each.
 
-Reading and writing go through Ray's Parquet and CSV datasources, so the job runs
-unchanged on a cluster (`RAY_ADDRESS`, with the registry and the files on storage
-every node sees) and here on a local Ray instance. Rows are converted, validated
-and scored by the same functions as the local engine, through `ModelRuntime`.
+Ray Data hands the job's units (`units.py`: `batch_rows` rows of Parquet, or one CSV
+file) to `map_batches` over an actor pool (`FERRY_SCORE_RAY_ACTORS`, GPUs per actor
+from `FERRY_SCORE_RAY_NUM_GPUS`). Each actor reads its unit with the local engine's
+reader, scores it through `ModelRuntime` and commits it to the work folder
+(`staging.py`). Ray's own datasources cannot say where in its file a row came from,
+which numbered rejects and resumption both need; units can, and they let a killed
+job skip every unit it finished. The output is the folder of the units' part files,
+renamed into place when all are done; the rejects are one file, numbered and
+ordered exactly like the local engine's.
 
-The output is a folder of part files written by Ray, published by renaming; the
-rejects (kept columns and reason; Ray does not number rows) are a folder too.
-Ray is imported only here: `pip install 'ferry[ray]'`.
+On a cluster (`RAY_ADDRESS`) the registry, the input and the output must be on
+storage every node sees. Ray is imported only here: `pip install 'ferry[ray]'`.
 """
 
 from __future__ import annotations
@@ -16,107 +20,75 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from export.registry import Registry
-from service.batch.columns import ColumnPlan
-from service.batch.convert import prepare
-from service.batch.outputs import REASON, rejects_table, scored_table
+from service.batch.faults import maybe_crash
+from service.batch.job import NoProgress, Progress, work_key
+from service.batch.outputs import ROW, unread_rejects
 from service.batch.planning import Planned, ScoreJob, ScoreResult, plan_job
-from service.batch.reader import csv_convert_options
 from service.batch.settings import ScoreSettings
-from service.batch.writer import output_format
+from service.batch.staging import UnitDone, UnitStore
+from service.batch.state import locked, remove_stale, work_folder
+from service.batch.unit_job import UnitWork, score_unit
+from service.batch.units import Unit, plan_units
+from service.batch.writer import TableSink, output_format, publish
 from service.runtime import ModelRuntime
 
-RAW = "__ferry_text__"
+
+class UnitScorer:
+    """A Ray actor: loads the model once, then scores the units it is handed."""
+
+    def __init__(self, work: UnitWork) -> None:
+        self.work = work
+        self.runtime = ModelRuntime.load(Registry(Path(work.registry)).get(work.ref))
+
+    def __call__(self, batch: pa.Table) -> pa.Table:
+        """One row per unit: its index and the rows it scored and rejected."""
+        rows = []
+        for item in batch.to_pylist():
+            done = score_unit(self.work, unit_of(item), self.runtime)
+            rows.append({"unit": item["unit"], "scored": done.scored, "rejected": done.rejected})
+        return pa.Table.from_pylist(rows)
 
 
-class Scorer:
-    """A Ray actor: loads the model once, then scores batches of rows (Arrow tables)."""
-
-    def __init__(
-        self, registry: str, ref: str, plan: ColumnPlan, scored: pa.Schema, rejects: pa.Schema
-    ) -> None:
-        self.runtime = ModelRuntime.load(Registry(registry).get(ref))
-        self.plan, self.scored, self.rejects = plan, scored, rejects
-
-    def __call__(self, table: pa.Table) -> pa.Table:
-        """Scored rows, then rejected rows (outputs null, `reject_reason` set)."""
-        batch = _one_batch(table.select(self.plan.read.names), self.plan.read)
-        prepared = prepare(batch, self.plan)
-        results = self.runtime.run(prepared.inputs) if prepared.inputs else None
-        good = scored_table(prepared, results, self.runtime, self.scored, self.plan.keep)
-        bad = rejects_table(prepared, self.rejects, self.plan.keep)
-        return combine(good, bad, self.scored, self.plan.parsed)
-
-
-def combine(
-    good: pa.RecordBatch, bad: pa.RecordBatch, scored: pa.Schema, parsed: frozenset[str]
-) -> pa.Table:
-    """One table of both kinds of rows, told apart by a null or set `reject_reason`.
-
-    Kept columns read as text hold numbers in scored rows but the original text in
-    rejected rows, so the text travels in a column of its own (`RAW` + name).
-    """
-    raw = [pa.field(RAW + name, pa.string()) for name in sorted(parsed)]
-    schema = pa.schema([*scored, pa.field(REASON, pa.string()), *raw])
-    ok = [*good.columns, *(pa.nulls(good.num_rows, f.type) for f in list(schema)[len(scored) :])]
-    rejected = [
-        bad.column(f.name)
-        if f.name in bad.schema.names and f.name not in parsed
-        else pa.nulls(bad.num_rows, f.type)
-        for f in scored
-    ]
-    rejected += [bad.column(REASON)] + [bad.column(f.name[len(RAW) :]) for f in raw]
-    return pa.Table.from_batches(
-        [
-            pa.RecordBatch.from_arrays(ok, schema=schema),
-            pa.RecordBatch.from_arrays(rejected, schema=schema),
-        ]
-    )
-
-
-def run_ray(job: ScoreJob, settings: ScoreSettings | None = None) -> ScoreResult:
-    """Run `job` on Ray; the output and rejects appear (as folders of parts) only when complete."""
-    settings = settings or ScoreSettings()
+def run_ray(
+    job: ScoreJob, settings: ScoreSettings | None = None, progress: Progress | None = None
+) -> ScoreResult:
+    """Run `job` on Ray, resuming from its work folder; the output appears when complete."""
+    settings, progress = settings or ScoreSettings(), progress or NoProgress()
     started = time.perf_counter()
-    planned = plan_job(job, numbered_rejects=False)
-    ray = connect(settings)
-    scored = _read(ray, planned).map_batches(
-        Scorer,
-        fn_constructor_kwargs={
-            "registry": str(job.registry.resolve()),
-            "ref": f"{planned.manifest.name}:{planned.manifest.version}",
-            "plan": planned.plan,
-            "scored": planned.scored,
-            "rejects": planned.rejects,
-        },
-        batch_size=job.batch_rows,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=settings.ray_actors),
-        num_cpus=settings.ray_num_cpus,
-        num_gpus=settings.ray_num_gpus or None,
-    )
-    scored = scored.materialize()  # scored once, then split (Ray spills to disk as needed)
-    reason = ray.data.expressions.col(REASON)
-    good = scored.filter(expr=reason.is_null()).select_columns(planned.scored.names)
-    parsed = planned.plan.parsed
-    bad = scored.filter(expr=reason.is_not_null()).select_columns(
-        [RAW + c if c in parsed else c for c in planned.rejects.names]
-    )
-    if parsed:
-        bad = bad.rename_columns({RAW + c: c for c in parsed})
-    counts = _write(good, job.output), _write(bad, job.rejects_path)
+    planned = plan_job(job)
+    folder = work_folder(job.output, work_key(planned, engine="ray"))
+    with locked(folder):
+        remove_stale(job.output, folder)
+        store = UnitStore(folder, job.output)
+        units = plan_units(planned.source, job.batch_rows)
+        done = store.done()
+        resumed = sum(d.rows for d in done.values())
+        progress.start(planned.source.total_rows(), resumed)
+        pending = [u for u in units if u.index not in done]
+        for index, finished in _score(planned, folder, pending, settings):
+            done[index] = finished
+            progress.advance(finished.rows)
+            maybe_crash(len(done) - (len(units) - len(pending)))
+        done = store.done()  # with the lines the reader skipped
+        rejected = _publish(planned, store, units, done)
+        shutil.rmtree(folder, ignore_errors=True)
+    scored = sum(d.scored for d in done.values())
     return ScoreResult(
         output=job.output,
         rejects=job.rejects_path,
-        rows_scored=counts[0],
-        rows_rejected=counts[1],
+        rows_scored=scored,
+        rows_rejected=rejected,
         seconds=time.perf_counter() - started,
-        rows_this_run=sum(counts),
+        rows_this_run=scored + sum(d.rejected for d in done.values()) - resumed,
+        resumed_parts=len(units) - len(pending),
         engine="ray",
     )
 
@@ -136,34 +108,85 @@ def connect(settings: ScoreSettings | None = None) -> Any:
     return ray
 
 
-def _read(ray: Any, planned: Planned) -> Any:
-    files = [str(p.resolve()) for p in planned.source.files]
-    if planned.source.format == "parquet":
-        return ray.data.read_parquet(files).select_columns(planned.plan.read.names)
-    convert = csv_convert_options(planned.plan.read)
-    return ray.data.read_csv(files, convert_options=convert)
+def unit_of(item: dict[str, Any]) -> Unit:
+    """A unit from the row Ray Data carries it in."""
+    rows = item["rows"]
+    return Unit(item["unit"], tuple(Path(f) for f in item["files"]), item["skip"], rows)
 
 
-def _write(dataset: Any, final: Path) -> int:
-    """Write a folder of parts beside `final`, then swap it into place."""
-    tmp = final.parent / f".{final.name}.ray-{uuid.uuid4().hex[:12]}"
-    if output_format(final) == "parquet":
-        dataset.write_parquet(str(tmp))
-    else:
-        dataset.write_csv(str(tmp))
-    tmp.mkdir(exist_ok=True)  # Ray writes no folder for an empty dataset
-    rows = dataset.count()
+def _score(
+    planned: Planned, folder: Path, pending: list[Unit], settings: ScoreSettings
+) -> Iterator[tuple[int, UnitDone]]:
+    """Score `pending` on Ray, yielding each unit as an actor finishes it."""
+    if not pending:
+        return
+    ray = connect(settings)
+    ray.data.DataContext.get_current().enable_progress_bars = False  # the job shows its own
+    job = planned.job
+    work = UnitWork(
+        registry=str(job.registry.resolve()),
+        ref=f"{planned.manifest.name}:{planned.manifest.version}",
+        source=planned.source,
+        plan=planned.plan,
+        scored=planned.scored,
+        rejects=planned.rejects,
+        batch_rows=job.batch_rows,
+        folder=folder.resolve(),
+        output=job.output,
+    )
+    items = [
+        {"unit": u.index, "files": [str(f) for f in u.files], "skip": u.skip, "rows": u.rows}
+        for u in pending
+    ]
+    # One block per unit, so that idle actors take the next unit as soon as they are free.
+    finished = ray.data.from_items(items, override_num_blocks=len(items)).map_batches(
+        UnitScorer,
+        fn_constructor_kwargs={"work": work},
+        batch_size=1,
+        batch_format="pyarrow",
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=settings.ray_actors),
+        num_cpus=settings.ray_num_cpus,
+        num_gpus=settings.ray_num_gpus or None,
+    )
+    for row in finished.iter_rows():
+        yield int(row["unit"]), UnitDone(int(row["scored"]), int(row["rejected"]))
+
+
+def _publish(
+    planned: Planned, store: UnitStore, units: list[Unit], done: dict[int, UnitDone]
+) -> int:
+    """Write the numbered rejects, then rename them and the output folder into place.
+
+    Returns the rows rejected, counting the lines the reader skipped.
+    """
+    job = planned.job
+    tmp = store.folder / f"rejects{job.rejects_path.suffix}"
+    first_row, rejected = 0, 0
+    with TableSink(tmp, planned.rejects, output_format(job.rejects_path)) as sink:
+        for unit in units:
+            table = store.rejects(unit.index)
+            rows = pc.add(table.column(ROW), pa.scalar(first_row, pa.int64()))
+            sink.write(table.set_column(0, ROW, rows))
+            first_row += done[unit.index].rows
+            rejected += table.num_rows
+        unread = [line for unit in units for line in done[unit.index].unread]
+        if unread:
+            sink.write(unread_rejects(unread, planned.rejects))
+    # Rejects first: killed between the two renames, the job can still rebuild them,
+    # while the output's parts have already left the work folder.
+    publish(tmp, job.rejects_path)
+    _replace_folder(store.output, job.output)
+    return rejected + len(unread)
+
+
+def _replace_folder(folder: Path, final: Path) -> None:
+    """Move a finished folder to `final`, replacing whatever was there."""
+    folder.mkdir(exist_ok=True)  # a job without rows has no parts
     old = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:12]}"
     if final.exists():
         os.replace(final, old)
-    os.replace(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
-    return int(rows)
-
-
-def _one_batch(table: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
-    table = table.cast(schema) if not table.schema.equals(schema) else table
-    batches = table.combine_chunks().to_batches()
-    if not batches:
-        return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
-    return batches[0] if len(batches) == 1 else pa.concat_batches(batches)
+    os.replace(folder, final)
+    if old.is_dir():
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        old.unlink(missing_ok=True)
