@@ -155,7 +155,7 @@ def test_metadata_health_and_metrics(
     metrics = httpx.get(service_url + "/metrics").text
     assert "ferry_batch_rows" in metrics
     # inference is answered by the front, outside BentoML's request middleware
-    assert 'ferry_requests_total{code="200",endpoint="/predict"}' in metrics
+    assert 'ferry_request_seconds_count{code="200",endpoint="/predict"}' in metrics
     bento = [line for line in metrics.splitlines() if line.startswith("bentoml_service_request_")]
     assert bento and all(
         float(line.rsplit(" ", 1)[1]) == 0 for line in bento if 'endpoint="/predict"' in line
