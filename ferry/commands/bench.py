@@ -147,7 +147,13 @@ def serve(
     from loadtests.bench_serve import run
 
     reg = Registry(registry)
-    chosen = models or [m for m in reg.models() if "production" in reg.aliases(m)]
+    # text models take strings, not tensors: `ferry bench text` measures them
+    chosen = models or [
+        m
+        for m in reg.models()
+        if "production" in reg.aliases(m)
+        and "tokenizer" not in reg.get(f"{m}@production").manifest.preprocessing
+    ]
     levels = tuple(int(c) for c in clients.split(","))
     command = "ferry bench serve " + " ".join(sys.argv[3:])
     chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
