@@ -27,10 +27,14 @@ def train_and_publish(
     checkpoint_dir: Path | None = None,
     *,
     progress: bool = True,
+    options: dict[str, Any] | None = None,
 ) -> Artifact:
     """Train with `recipe`, save `<checkpoint_dir>/<name>.pt`, publish the next version of
-    `name` (default: the recipe name) and, with `promote`, point `production` at it."""
-    trained = get_recipe(recipe).train(data, target, train_config, progress=progress)
+    `name` (default: the recipe name) and, with `promote`, point `production` at it.
+
+    `options` are the recipe's own settings (e.g. `text_col` for `text-classify`)."""
+    run = get_recipe(recipe).run
+    trained = run(data, target, train_config, progress=progress, **(options or {}))
     # what the retraining job needs to train a challenger the same way
     trained.training.setdefault("recipe", recipe)
     if target is not None:
@@ -58,6 +62,8 @@ def publish_trained(
         task=trained.task,
         preprocessing=trained.preprocessing,
         training=trained.training,
+        files=trained.files,
+        random_rows=trained.parity_rows,
     )
     if promote:
         registry.promote(name, artifact.manifest.version, PRODUCTION, reason="train_and_publish")
@@ -81,6 +87,8 @@ def save_trained(path: Path, trained: Trained) -> Path:
             "task": trained.task,
             "preprocessing": trained.preprocessing,
             "training": trained.training,
+            "files": trained.files,
+            "parity_rows": trained.parity_rows,
         },
         kind=trained.kind,
     )
@@ -102,4 +110,6 @@ def load_trained(path: Path) -> Trained:
         training=content["training"],
         kind=content["model"]["kind"],
         config=content["model"]["config"],
+        files=dict(content.get("files", {})),
+        parity_rows=int(content.get("parity_rows", 1000)),
     )

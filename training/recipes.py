@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
-from training.errors import UnknownRecipe
+from training.errors import DataError, UnknownRecipe
+from training.loop import TrainConfig
 from training.recipes_digits import train_digits
 from training.recipes_tabular import train_tabular
+from training.recipes_text import TEXT_CLASSIFY_OPTIONS, train_text_classify, train_text_embed
 from training.trained import Trained
 
 __all__ = [
@@ -25,6 +29,8 @@ __all__ = [
     "register",
     "train_digits",
     "train_tabular",
+    "train_text_classify",
+    "train_text_embed",
 ]
 
 TrainFn = Callable[..., Trained]
@@ -32,11 +38,32 @@ TrainFn = Callable[..., Trained]
 
 @dataclass(frozen=True)
 class Recipe:
-    """A named way to train a model: `train(data, target, train_config, progress=...)`."""
+    """A named way to train a model: `train(data, target, train_config, progress=...)`.
+
+    `options` names the recipe's own keyword settings beyond those (e.g. `text_col`)."""
 
     name: str
     train: TrainFn
     description: str = ""
+    options: tuple[str, ...] = ()
+
+    def run(
+        self,
+        data: Path | None,
+        target: str | None,
+        train_config: TrainConfig | None = None,
+        *,
+        progress: bool = True,
+        **options: Any,
+    ) -> Trained:
+        """`train` with `options` checked against the ones this recipe takes."""
+        unknown = sorted(set(options) - set(self.options))
+        if unknown:
+            takes = ", ".join(self.options) or "none"
+            raise DataError(
+                f"recipe {self.name!r} takes no option {', '.join(unknown)} (its options: {takes})"
+            )
+        return self.train(data, target, train_config, progress=progress, **options)
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -69,5 +96,21 @@ register(
         "digits",
         train_digits,
         "CNN on scikit-learn's 8x8 digits; the graph takes raw pixels 0..16",
+    )
+)
+register(
+    Recipe(
+        "text-embed",
+        train_text_embed,
+        "all-MiniLM-L6-v2 sentence encoder: token ids in, L2-normalised 384-d embedding out",
+    )
+)
+register(
+    Recipe(
+        "text-classify",
+        train_text_classify,
+        "text classifier on all-MiniLM-L6-v2 (head on the frozen encoder, or fine-tuned); "
+        "support tickets, or a CSV with a text and a label column",
+        options=TEXT_CLASSIFY_OPTIONS,
     )
 )

@@ -27,3 +27,7 @@ class Trained:
     training: dict[str, Any]
     kind: str = "tabular"
     config: dict[str, Any] = field(default_factory=dict)
+    # files published beside the graph and hashed in the manifest (a text model's tokenizer)
+    files: dict[str, bytes] = field(default_factory=dict)
+    # random rows the parity check adds to `sample_inputs`; fewer for a costly model
+    parity_rows: int = 1000

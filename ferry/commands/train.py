@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,10 +14,25 @@ console = Console()
 
 
 def train(
-    recipe: Annotated[str, typer.Argument(help="Training recipe, e.g. `tabular`.")],
+    recipe: Annotated[
+        str, typer.Argument(help="Training recipe: tabular, digits, text-embed, text-classify.")
+    ],
     registry: RegistryOption = DEFAULT_REGISTRY,
     data: Annotated[Path | None, typer.Option(help="Your own CSV or Parquet file.")] = None,
-    target: Annotated[str | None, typer.Option(help="Label column in --data.")] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", "--label-col", help="Label column in --data.")
+    ] = None,
+    text_col: Annotated[
+        str | None, typer.Option(help="text-classify: text column in --data (default: text).")
+    ] = None,
+    finetune: Annotated[
+        bool,
+        typer.Option(
+            "--finetune/--frozen",
+            help="text-classify: fine-tune the encoder too, or train a head on the frozen "
+            "encoder (faster; see README for the trade-off).",
+        ),
+    ] = False,
     name: Annotated[str | None, typer.Option(help="Model name (default: the recipe).")] = None,
     epochs: Annotated[int | None, typer.Option(min=1, help="Most epochs to train.")] = None,
     seed: Annotated[int, typer.Option(help="Seed for splits, init and shuffling.")] = 0,
@@ -28,7 +43,10 @@ def train(
 ) -> None:
     """Train a model and publish it as a new version in the registry."""
     if (data is None) != (target is None):
-        raise typer.BadParameter("--data and --target go together", param_hint="--data/--target")
+        raise typer.BadParameter(
+            "--data and --target (--label-col) go together", param_hint="--data/--target"
+        )
+    options = _recipe_options(text_col, finetune)
     from dataclasses import replace
 
     from export.registry import Registry
@@ -47,6 +65,7 @@ def train(
         name=name,
         promote=promote,
         checkpoint_dir=checkpoints,
+        options=options,
     )
     m = artifact.manifest
     metrics = " ".join(f"{k}={v:.4f}" for k, v in sorted(m.metrics.items()))
@@ -55,3 +74,13 @@ def train(
         f"{m.parity.max_abs_diff:.2e} over {m.parity.rows} rows)"
     )
     print(m.version)
+
+
+def _recipe_options(text_col: str | None, finetune: bool) -> dict[str, Any]:
+    """Recipe-specific options that were given; a recipe refuses options it does not take."""
+    options: dict[str, Any] = {}
+    if text_col is not None:
+        options["text_col"] = text_col
+    if finetune:
+        options["finetune"] = True
+    return options
