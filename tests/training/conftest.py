@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from export.registry import Artifact, Registry
 from training.data import load_breast_cancer
+from training.trained import Trained
 
 
 @pytest.fixture(scope="session")
@@ -29,4 +31,35 @@ def three_class_csv(tmp_path: Path) -> Path:
     frame["kind"] = y
     path = tmp_path / "three.csv"
     frame.sample(frac=1.0, random_state=0).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def text_embed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Trained, Artifact]:
+    """The text-embed recipe, published once (a ~90 MB graph): every encoder test shares it."""
+    from training.pipeline import publish_trained
+    from training.recipes import get_recipe
+
+    trained = get_recipe("text-embed").run(None, None, progress=False)
+    registry = Registry(tmp_path_factory.mktemp("text-embed") / "registry")
+    return trained, publish_trained(trained, registry, "text-embed", promote=False)
+
+
+@pytest.fixture
+def tickets_csv(tmp_path: Path) -> Path:
+    """A tiny three-topic CSV with its own column names (body, topic), 8 texts a topic."""
+    topics = {
+        "money": ["refund my payment", "charged twice", "invoice is wrong", "price went up"],
+        "parcel": ["parcel is late", "box arrived broken", "wrong address", "where is my order"],
+        "login": ["forgot my password", "account locked", "cannot sign in", "reset link expired"],
+    }
+    rows = [
+        (f"{text}{suffix}", topic)
+        for topic, texts in topics.items()
+        for text in texts
+        for suffix in ("", " please help")
+    ]
+    frame = pd.DataFrame(rows, columns=["body", "topic"]).sample(frac=1.0, random_state=0)
+    path = tmp_path / "tickets.csv"
+    frame.to_csv(path, index=False)
     return path
