@@ -21,7 +21,7 @@ Reasons = dict[int, str]  # row offset within the part -> why it was rejected
 
 @dataclass
 class Prepared:
-    """A part ready to score: the rows as read, which of them are good, and the model inputs."""
+    """A part ready to score: its kept columns, which rows are good, and the model inputs."""
 
     index: int
     first_row: int
@@ -59,6 +59,9 @@ def prepare(
             rows = rows if good is None else rows[good]
             shaped = rows.reshape((rows.shape[0], *found.spec.shape[1:]))
             prepared.inputs[found.spec.name] = conform(shaped, found.spec, found.spec.name)
+    # Only the kept columns are needed from here on: the part waits in the pipeline's
+    # queues without the input columns the model now holds as a matrix.
+    prepared.batch = batch.select(list(plan.keep))
     return prepared
 
 
