@@ -41,3 +41,9 @@ async def test_a_tampered_tokenizer_in_a_new_version_leaves_the_old_one_serving(
     after = await served.infer_texts(["the sun"])
     assert (after["embedding"] == before["embedding"]).all()
     await models.close()
+
+
+def test_status_names_a_variant_version(registry: Registry) -> None:
+    publish_text(registry, variant={"precision": "int8", "source_version": "1"})
+    about = text_model_set(registry).status()["models"]["text-embed"]  # type: ignore[index]
+    assert about["variant"]["precision"] == "int8" and about["max_length"] == 128

@@ -153,6 +153,7 @@ def publish_text(
     seed: int = 0,
     max_length: int = 128,
     promote: bool = True,
+    variant: dict[str, object] | None = None,
 ) -> Artifact:
     """Publish a tiny encoder (`classes=0`) or classifier with its tokenizer, like the exporter."""
     w = weights(DIM, classes, seed)
@@ -181,6 +182,7 @@ def publish_text(
             created_at=datetime.now(UTC).isoformat(),
             opset=18,
             task="classification" if classes else "embedding",
+            variant=variant or {},
             preprocessing={
                 "tokenizer": {
                     "file": TOKENIZER_FILE,
