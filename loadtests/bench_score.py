@@ -1,7 +1,9 @@
 """`ferry bench score`: batch scoring figures, all measured in one run.
 
 - local engine rows/s against a bare ONNX Runtime loop over the same rows, already in
-  memory as one array, at the same batch size (goal: at least 0.85 of it);
+  memory as one array, at the same batch size (goal: at least 0.85 of it), and the CPU
+  seconds each spends per million rows (steadier than rates on a machine shared with
+  other work, and what bounds the engine when reading, scoring and writing share the cores);
 - peak RSS of a job over N rows against one over N/10 rows, each in a child process
   of its own (goal: at most 1.5 times);
 - the Ray engine on this machine: rows/s, and its time against the local engine's;
@@ -49,9 +51,11 @@ class ModelFigures:
     rows: int
     batch_rows: int
     bare_rows_per_s: float = 0.0
+    bare_cpu_seconds: float = 0.0
     read_convert_rows_per_s: float = 0.0
     local_rows_per_s: float = 0.0
     local_seconds: float = 0.0
+    local_cpu_seconds: float = 0.0
     local_peak_rss_mb: float = 0.0
     small_rows: int = 0
     small_peak_rss_mb: float = 0.0
@@ -63,6 +67,16 @@ class ModelFigures:
     def local_vs_bare(self) -> float:
         """Local engine rows/s over bare ONNX Runtime rows/s (goal >= 0.85)."""
         return self.local_rows_per_s / self.bare_rows_per_s
+
+    @property
+    def bare_cpu_per_million(self) -> float:
+        """CPU seconds the bare loop spends per million rows."""
+        return self.bare_cpu_seconds * 1e6 / self.rows
+
+    @property
+    def local_cpu_per_million(self) -> float:
+        """CPU seconds (all threads) the local engine spends per million rows, whole job."""
+        return self.local_cpu_seconds * 1e6 / self.rows
 
     @property
     def rss_ratio(self) -> float | None:
@@ -86,7 +100,12 @@ class Report:
         """Plain data, with the ratios, for `--json`."""
         rows = []
         for m in self.models:
-            ratios = {"local_vs_bare": m.local_vs_bare, "rss_ratio": m.rss_ratio}
+            ratios = {
+                "local_vs_bare": m.local_vs_bare,
+                "rss_ratio": m.rss_ratio,
+                "bare_cpu_per_million": m.bare_cpu_per_million,
+                "local_cpu_per_million": m.local_cpu_per_million,
+            }
             rows.append({**asdict(m), **ratios, "ray_overhead": m.ray_overhead})
         return {"models": rows, "notes": self.notes}
 
@@ -114,14 +133,17 @@ def load_inputs(manifest: Manifest, path: Path) -> dict[str, np.ndarray]:
     return prepare(table.combine_chunks().to_batches()[0], plan).inputs
 
 
-def bare_onnxruntime(runtime: ModelRuntime, inputs: dict[str, np.ndarray], batch: int) -> float:
-    """Rows/s of `session.run` alone over in-memory arrays, `batch` rows at a time."""
+def bare_onnxruntime(
+    runtime: ModelRuntime, inputs: dict[str, np.ndarray], batch: int
+) -> tuple[float, float]:
+    """Rows/s of `session.run` alone over in-memory arrays, `batch` rows at a time, and
+    the CPU seconds it took."""
     rows = len(next(iter(inputs.values())))
     runtime.session.run(None, {k: v[:batch] for k, v in inputs.items()})
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, rows, batch):
         runtime.session.run(None, {k: v[start : start + batch] for k, v in inputs.items()})
-    return rows / (time.perf_counter() - started)
+    return rows / (time.perf_counter() - started), time.process_time() - cpu
 
 
 def read_convert(manifest: Manifest, path: Path, batch: int) -> float:
@@ -183,7 +205,9 @@ def bench_model(
     write_input(manifest, data, rows)
     runtime = ModelRuntime.load(artifact, RuntimeSettings())
     inputs = load_inputs(manifest, data)
-    figures.bare_rows_per_s = bare_onnxruntime(runtime, inputs, batch_rows)
+    figures.bare_rows_per_s, figures.bare_cpu_seconds = bare_onnxruntime(
+        runtime, inputs, batch_rows
+    )
     del inputs
     figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
     job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.root)
@@ -191,6 +215,7 @@ def bench_model(
     local = local_job(job)
     figures.local_rows_per_s = local["rows_per_s"]
     figures.local_seconds = local["seconds"]
+    figures.local_cpu_seconds = local["cpu_seconds"]
     figures.local_peak_rss_mb = local["peak_rss_mb"]
     if small_rows:
         small = workdir / f"{manifest.name}-{small_rows}.parquet"
@@ -280,10 +305,12 @@ def _child(args: dict[str, str]) -> None:
         keep=("id",),
         batch_rows=int(args["batch_rows"]),
     )
+    cpu = time.process_time()
     result = run_local(job)
     figures = {
         "rows_per_s": result.rows_per_second,
         "seconds": result.seconds,
+        "cpu_seconds": time.process_time() - cpu,
         "peak_rss_mb": peak_rss_kib() / 1024,
     }
     print(json.dumps(figures))

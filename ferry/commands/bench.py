@@ -79,6 +79,13 @@ def render(report: Report) -> Table:
             f"local / bare (goal >= {LOCAL_GOAL})",
             [_goal(m.local_vs_bare, m.local_vs_bare >= LOCAL_GOAL) for m in report.models],
         ),
+        (
+            "CPU s per M rows: bare / local",
+            [
+                f"{m.bare_cpu_per_million:.2f} / {m.local_cpu_per_million:.2f}"
+                for m in report.models
+            ],
+        ),
         ("peak RSS MB, all rows", [f"{m.local_peak_rss_mb:,.0f}" for m in report.models]),
         (
             "peak RSS MB, a tenth",

@@ -21,8 +21,10 @@ def test_bench_score_prints_every_figure(tmp_path: Path, monkeypatch: pytest.Mon
     args += ["--batch-rows", "4096", "--no-ray", "--workdir", str(tmp_path / "work")]
     result = CliRunner().invoke(app, [*args, "--json", str(tmp_path / "figures.json")])
     assert result.exit_code == 0, result.output
-    for figure in ("bare ONNX Runtime rows/s", "local / bare", "RSS ratio", "ray engine rows/s"):
+    names = ("bare ONNX Runtime rows/s", "local / bare", "CPU s per M rows", "RSS ratio")
+    for figure in (*names, "ray engine rows/s"):
         assert figure in result.output
     assert "no 'digits' model" in result.output
     figures = (tmp_path / "figures.json").read_text()
     assert '"local_vs_bare"' in figures and '"rss_ratio"' in figures
+    assert '"local_cpu_per_million"' in figures
