@@ -12,19 +12,17 @@ size bound and a deadline.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from export.errors import ExportError
-from service import handlers
+from service import handlers, jsonio
 from service.errors import InvalidInput, NotReady, ServiceError, TooLarge
 from service.models import ModelSet
 from service.protocol.binary import HEADER, split_body
 from service.protocol.response import VERSION_HEADER
-from service.routes import parse_json
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -92,10 +90,10 @@ class InferenceFront:
             if models is None:
                 raise NotReady("the service is still loading its models")
             if endpoint == PREDICT:
-                result = await predict(models, parse_json(raw))
-                return 200, _headers(_JSON, result["model_version"]), json.dumps(result).encode()
+                result = await predict(models, jsonio.loads(raw))
+                return 200, _headers(_JSON, result["model_version"]), jsonio.dumps(result)
             header, binary = split_body(raw, _header(scope, _HEADER))
-            body = parse_json(header)
+            body = jsonio.loads(header)
             content, media, extra = await handlers.v2_infer(
                 models, str(name), version, body, binary
             )
@@ -171,7 +169,7 @@ def _error(
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     headers = [(b"content-type", _JSON)]
     headers += [(k.lower().encode(), v.encode()) for k, v in (extra or {}).items()]
-    return status, headers, json.dumps({"error": message}).encode()
+    return status, headers, jsonio.dumps({"error": message})
 
 
 async def _send(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:

@@ -8,7 +8,6 @@ Every model path also exists under `/versions/{version}`.
 from __future__ import annotations
 
 import hmac
-import json
 from dataclasses import asdict
 from typing import Any
 
@@ -17,8 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from export.errors import ExportError
-from service import handlers
-from service.errors import Forbidden, InvalidInput, NotFound, ServiceError
+from service import handlers, jsonio
+from service.errors import Forbidden, NotFound, ServiceError
 from service.models import ModelSet
 from service.protocol import model_config, model_metadata, server_metadata
 from service.protocol.binary import HEADER, split_body
@@ -78,7 +77,7 @@ def build_app() -> FastAPI:
     @app.post(VERSION + "/infer")
     async def infer(request: Request, name: str, version: str | None = None) -> Response:
         header, binary = split_body(await request.body(), request.headers.get(HEADER))
-        body = parse_json(header)
+        body = jsonio.loads(header)
         content, media, headers = await handlers.v2_infer(
             _models(request), name, version, body, binary
         )
@@ -98,14 +97,6 @@ def build_app() -> FastAPI:
         return {"results": [asdict(r) for r in results], **refresher.status()}
 
     return app
-
-
-def parse_json(raw: bytes) -> Any:
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        snippet = raw[:40].decode("utf-8", "replace")
-        raise InvalidInput(f"request body: malformed JSON ({err}) near {snippet!r}") from err
 
 
 def check_token(authorization: str | None, token: str) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 
+from service import jsonio
 from service.protocol.binary import HEADER, encode
 from service.protocol.request import InferenceRequest
 from service.runtime import ModelRuntime
@@ -39,7 +39,7 @@ def encode_response(
             tensor["data"] = value.ravel().tolist()
         outputs.append(tensor)
     body["outputs"] = outputs
-    header = json.dumps(body, separators=(",", ":")).encode()
+    header = jsonio.dumps(body)
     headers = {VERSION_HEADER: runtime.version}
     if not chunks:
         return header, JSON, headers
