@@ -178,7 +178,7 @@ def _finish(planned: Planned, folder: Path, state: JobState, unread: list[str]) 
     job, store = planned.job, PartStore(folder)
     rejects_tmp = folder / f"rejects{job.rejects_path.suffix}"
     with TableSink(rejects_tmp, planned.rejects, output_format(job.rejects_path)) as sink:
-        for index in range(state.parts_done):
+        for index in range(state.parts_done if state.rows_rejected else 0):
             sink.write(store.rejects(index))
         if unread:
             sink.write(unread_rejects(unread, planned.rejects))

@@ -31,6 +31,7 @@ class TableSink:
     def __init__(self, path: Path, schema: pa.Schema, fmt: str) -> None:
         self.path = path
         self.schema = schema
+        self._file = pa.OSFile(str(path), "wb")
         self._writer: pq.ParquetWriter | pacsv.CSVWriter
         if fmt == "parquet":
             self._plain = schema
@@ -41,23 +42,27 @@ class TableSink:
             # them over dictionary columns took a third of the write time.
             numeric = [f.name for f in schema if _is_numeric(f.type)]
             self._writer = pq.ParquetWriter(
-                str(path), schema, use_dictionary=coded, write_statistics=numeric
+                self._file, schema, use_dictionary=coded, write_statistics=numeric
             )
         else:  # CSV holds text: dictionary-encoded columns are written as their values
             self._plain = pa.schema([_decoded(f) for f in schema])
-            self._writer = pacsv.CSVWriter(str(path), self._plain)
+            self._writer = pacsv.CSVWriter(self._file, self._plain)
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
         """Append rows (an empty batch writes nothing)."""
         if data.num_rows:
             table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
             self._writer.write_table(table.cast(self._plain))
+            if hasattr(os, "posix_fadvise"):
+                # Start writing what is written so far to disk now, so that the fsync at
+                # the end waits for the last rows only (Linux: DONTNEED starts writeback).
+                os.posix_fadvise(self._file.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
     def close(self) -> None:
         """Finish the file and flush it to disk."""
         self._writer.close()
-        with self.path.open("rb") as handle:
-            os.fsync(handle.fileno())
+        os.fsync(self._file.fileno())
+        self._file.close()
 
     def __enter__(self) -> TableSink:
         return self
