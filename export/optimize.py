@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import heapq
 import logging
 import warnings
 from collections.abc import Callable
@@ -99,16 +100,44 @@ def gemm_as_matmul(model: onnx.ModelProto) -> onnx.ModelProto:
 def convert_fp16(source: Path, target: Path) -> None:
     """Write an fp16 copy of `source` whose inputs and outputs keep their fp32 types."""
     from onnxruntime.transformers.float16 import convert_float_to_float16
-    from onnxruntime.transformers.onnx_model import OnnxModel
 
     model = onnx.load(str(source))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # values clamped to the fp16 range
-        half = OnnxModel(convert_float_to_float16(model, keep_io_types=True))
+        half = convert_float_to_float16(model, keep_io_types=True)
     # the converter appends the input casts after the nodes that read them; ONNX Runtime
     # does not mind, the ONNX checker (and other runtimes) do
-    half.topological_sort()
-    onnx.save(half.model, str(target))
+    sort_nodes(half.graph)
+    onnx.save(half, str(target))
+
+
+def sort_nodes(graph: onnx.GraphProto) -> None:
+    """Put `graph`'s nodes in an order where each runs after the nodes it reads from,
+    keeping the existing order wherever it is already valid. (Outer-scope names read
+    inside an If/Loop body are not tracked; the graphs exported here have none.)"""
+    nodes = list(graph.node)
+    producer = {out: i for i, node in enumerate(nodes) for out in node.output if out}
+    readers: dict[int, list[int]] = {}
+    waiting = []
+    for i, node in enumerate(nodes):
+        needs = {producer[name] for name in node.input if name in producer} - {i}
+        waiting.append(len(needs))
+        for j in needs:
+            readers.setdefault(j, []).append(i)
+    ready = [i for i, count in enumerate(waiting) if count == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for reader in readers.get(i, []):
+            waiting[reader] -= 1
+            if waiting[reader] == 0:
+                heapq.heappush(ready, reader)
+    if len(order) != len(nodes):
+        raise ExportError(f"graph {graph.name!r} has a cycle; cannot order its nodes")
+    del graph.node[:]
+    graph.node.extend(nodes[i] for i in order)
 
 
 #: How to make each precision from an fp32 graph.

@@ -13,7 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from export.errors import ExportError, IntegrityError
 from export.manifest import MODEL_FILE, Manifest, sha256_file
-from export.optimize import gemm_as_matmul
+from export.optimize import gemm_as_matmul, sort_nodes
 from export.probe import load_inputs
 from export.registry import Artifact, Registry
 from export.variants import publish_variant
@@ -105,6 +105,29 @@ def test_gemm_as_matmul_computes_the_same() -> None:
         rewritten.SerializeToString(), providers=["CPUExecutionProvider"]
     )
     np.testing.assert_allclose(session.run(None, {"x": x})[0], x @ w.T + b, rtol=1e-5, atol=1e-6)
+
+
+def test_sort_nodes_orders_readers_after_writers() -> None:
+    nodes = [
+        helper.make_node("Relu", ["b"], ["c"], "second"),
+        helper.make_node("Neg", ["a"], ["b"], "first"),
+        helper.make_node("Abs", ["a"], ["d"], "independent"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "unsorted",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [2])],
+        [
+            helper.make_tensor_value_info("c", TensorProto.FLOAT, [2]),
+            helper.make_tensor_value_info("d", TensorProto.FLOAT, [2]),
+        ],
+    )
+    sort_nodes(graph)
+    assert [n.name for n in graph.node] == ["first", "second", "independent"]
+    graph.node.append(helper.make_node("Neg", ["c"], ["a2"], "loop_a"))
+    graph.node[0].input[0] = "a2"  # first now reads what the last writes: a cycle
+    with pytest.raises(ExportError, match="has a cycle"):
+        sort_nodes(graph)
 
 
 def test_text_variant_carries_the_tokenizer_hashed(tmp_path: Path) -> None:
