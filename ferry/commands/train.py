@@ -44,7 +44,8 @@ def train(
     """Train a model and publish it as a new version in the registry."""
     if (data is None) != (target is None):
         raise typer.BadParameter(
-            "--data and --target (--label-col) go together", param_hint="--data/--target"
+            "--data and --target go together (--label-col is another name for --target)",
+            param_hint="--data/--target",
         )
     options = _recipe_options(text_col, finetune)
     from dataclasses import replace
