@@ -175,6 +175,7 @@ def _publish(
     # Rejects first: killed between the two renames, the job can still rebuild them,
     # while the output's parts have already left the work folder.
     publish(tmp, job.rejects_path)
+    store.drop_unfinished()
     _replace_folder(store.output, job.output)
     return rejected + len(unread)
 

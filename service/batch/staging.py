@@ -78,6 +78,11 @@ class UnitStore:
         tmp.write_text(json.dumps(asdict(done)) + "\n")
         os.replace(tmp, self.folder / f"done-{index:06d}.json")
 
+    def drop_unfinished(self) -> None:
+        """Delete files that units being scored when a job was killed left half-written."""
+        for path in [*self.folder.glob(".*.tmp"), *self.output.glob(".*.tmp")]:
+            path.unlink(missing_ok=True)
+
     def rejects(self, index: int) -> pa.Table:
         """The rejected rows of a finished unit, numbered from the unit's first row."""
         with pa.memory_map(str(self.rejects_path(index))) as source:

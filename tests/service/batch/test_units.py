@@ -70,6 +70,9 @@ def test_a_unit_commits_its_files_and_then_its_record(linear: Artifact, tmp_path
     assert pacsv.read_csv(store.part_path(0))["id"].to_pylist() == [1000, 1001, 1002, 1003]
     assert store.rejects(0).schema.names[0] == "input_row"
     assert not list(work.folder.rglob("*.tmp"))
+    (store.output / ".part-000001.abc.tmp").write_bytes(b"half")  # left by a killed job
+    store.drop_unfinished()
+    assert sorted(p.name for p in store.output.iterdir()) == ["part-000000.csv"]
     store.part_path(0).unlink()  # a unit whose files went missing is done again
     assert store.done() == {}
     assert isinstance(store.rejects(0), pa.Table)
