@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 from torch import nn
 
 from training.text.tokenizer import ATTENTION_MASK, INPUT_IDS, encode
 
 BATCH = 64
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 def batches(

@@ -10,11 +10,10 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 from torch import nn
 
 from training.loop import FitResult
@@ -22,6 +21,9 @@ from training.split import Splits
 from training.text.classifier import TextClassifier
 from training.text.embed import run_module
 from training.text.tokenizer import ATTENTION_MASK, INPUT_IDS, encode
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 @dataclass(frozen=True)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
-from tokenizers import Tokenizer
 
 from training.loop import FitResult, TrainConfig, fit
 from training.split import Splits
 from training.text.classifier import TextHead
 from training.text.embed import run_module
 from training.text.encoder import TextEncoder
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 
 def embed_splits(encoder: TextEncoder, tokenizer: Tokenizer, splits: Splits) -> Splits:

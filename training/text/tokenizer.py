@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from tokenizers import Tokenizer
+
+if TYPE_CHECKING:  # `tokenizers` comes with the text extra; `ferry train tabular` needs none
+    from tokenizers import Tokenizer
 
 TOKENIZER_FILE = "tokenizer.json"
 MAX_LENGTH = 128
@@ -24,6 +26,8 @@ PAD_TOKEN = "[PAD]"
 
 def published_tokenizer(folder: Path) -> Tokenizer:
     """The tokenizer in `folder`, truncating at `MAX_LENGTH`, with no padding configured."""
+    from tokenizers import Tokenizer
+
     tokenizer = Tokenizer.from_file(str(Path(folder) / TOKENIZER_FILE))
     tokenizer.no_padding()
     tokenizer.enable_truncation(MAX_LENGTH)
