@@ -39,7 +39,8 @@ class Contender:
 
 def contenders(model: str, providers: tuple[str, ...] = CPU) -> list[Contender]:
     """Every server of one run, each on the same execution providers."""
-    common = {"FERRY_PROVIDERS": ",".join(providers)}
+    # each server loads the measured model only: others would add to its start-up and RSS
+    common = {"FERRY_PROVIDERS": ",".join(providers), "FERRY_MODELS": model}
     if GPU_PROVIDERS.intersection(providers):
         common["FERRY_REQUIRE_GPU"] = "1"  # a GPU run that fell back to the CPU fails
     peer = {**common, "FERRY_PEER_MODEL": model}
