@@ -12,6 +12,9 @@ from export.signature import Signature
 Body = Callable[[int], Any]
 
 
+WORDS = ["my", "order", "app", "crashes", "refund", "card", "charged", "twice", "reset", "late"]
+
+
 def sample_inputs(
     signature: Signature, rows: int, seed: int = 0, pool: int = 256
 ) -> list[dict[str, np.ndarray]]:
@@ -22,6 +25,10 @@ def sample_inputs(
         arrays = {}
         for spec in signature.inputs:
             shape = [rows, *(d if d > 0 else 8 for d in spec.shape[1:])]
+            if spec.dtype == "object":  # BYTES: a text model's served input
+                words = rng.choice(WORDS, size=(*shape, int(rng.integers(3, 24))))
+                arrays[spec.name] = np.array([" ".join(w) for w in words], dtype=object)
+                continue
             arrays[spec.name] = rng.normal(size=shape).astype(spec.dtype).round(4)
         requests.append(arrays)
     return requests
