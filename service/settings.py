@@ -29,7 +29,7 @@ class RegistrySettings(BaseSettings):
     @classmethod
     def _split(cls, value: object) -> object:
         # FERRY_MODELS=tabular,digits reads more naturally than a JSON list.
-        return _split_list(value)
+        return split_list(value)
 
 
 class RuntimeSettings(BaseSettings):
@@ -54,7 +54,7 @@ class RuntimeSettings(BaseSettings):
     @field_validator("providers", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        return _split_list(value)
+        return split_list(value)
 
 
 class BatchSettings(BaseSettings):
@@ -110,7 +110,7 @@ class RefreshSettings(BaseSettings):
     admin_token: str = ""
 
 
-def _split_list(value: object) -> object:
+def split_list(value: object) -> object:
     """`a,b` or a JSON list `["a", "b"]` from the environment; anything else unchanged."""
     if not isinstance(value, str):
         return value

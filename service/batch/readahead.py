@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
+
+from service.batch.closing import ClosedOnExit
 
 WINDOW = 64 << 20  # bytes fetched ahead of the reader
 # Linux fetches at most the device's readahead size (often far less than the window)
@@ -18,7 +19,7 @@ WINDOW = 64 << 20  # bytes fetched ahead of the reader
 STEP = 1 << 20
 
 
-class Readahead:
+class Readahead(ClosedOnExit):
     """Keeps the `WINDOW` bytes after the reader's position on their way into memory."""
 
     def __init__(self, path: Path) -> None:
@@ -37,14 +38,3 @@ class Readahead:
     def close(self) -> None:
         """Release the file."""
         os.close(self._fd)
-
-    def __enter__(self) -> Readahead:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from types import TracebackType
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from service.batch.closing import ClosedOnExit
 from service.batch.errors import InputError
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv"}
@@ -25,7 +25,7 @@ def output_format(path: Path) -> str:
         ) from None
 
 
-class TableSink:
+class TableSink(ClosedOnExit):
     """Appends batches to one Parquet or CSV file; `publish` renames it into place."""
 
     def __init__(self, path: Path, schema: pa.Schema, fmt: str) -> None:
@@ -63,17 +63,6 @@ class TableSink:
         self._writer.close()
         os.fsync(self._file.fileno())
         self._file.close()
-
-    def __enter__(self) -> TableSink:
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def publish(tmp: Path, final: Path) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from service.settings import split_list
 
 
 class TextSettings(BaseSettings):
@@ -22,10 +23,7 @@ class TextSettings(BaseSettings):
     @field_validator("buckets", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        if isinstance(value, str):
-            parts = json.loads(value) if value.lstrip().startswith("[") else value.split(",")
-            return tuple(int(p) for p in parts if str(p).strip())
-        return value
+        return split_list(value)
 
     @field_validator("buckets")
     @classmethod
