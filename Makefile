@@ -41,8 +41,12 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-## Serving benchmark (ferry vs FastAPI + ORT vs BentoML), results under results/bench-serve.
+## Serving benchmark (ferry vs FastAPI + ORT vs BentoML), results under results/bench-serve;
+## trains the tabular and digits models first where the registry lacks them.
 bench: install
+	@for m in tabular digits; do \
+	  [ -d "$${FERRY_REGISTRY:-registry}/$$m" ] || $(BIN)/ferry train $$m || exit 1; \
+	done
 	$(BIN)/ferry bench serve
 
 clean:

@@ -161,6 +161,12 @@ def serve(
         if "production" in reg.aliases(m)
         and "tokenizer" not in reg.get(f"{m}@production").manifest.preprocessing
     ]
+    if not chosen:
+        console.print(
+            f"[red]no model to measure in {registry}: `ferry train tabular` (and digits) "
+            "publishes one[/red]"
+        )
+        raise typer.Exit(2)
     levels = tuple(int(c) for c in clients.split(","))
     command = "ferry bench serve " + " ".join(sys.argv[3:])
     chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
