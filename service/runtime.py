@@ -70,6 +70,10 @@ class ModelRuntime:
             options = ort.SessionOptions()
             options.intra_op_num_threads = settings.intra_op_threads
             options.inter_op_num_threads = 1
+            # Batch sizes vary: a memory pattern is planned per input shape, and on its
+            # first reuse ONNX Runtime allocates it anew beside the arena's blocks (for a
+            # CNN at 16k rows, 200 MB more to fault in). Without it the arena's blocks serve.
+            options.enable_mem_pattern = False
             wanted = requested(settings.providers)
             providers = with_options(
                 wanted, manifest.signature, settings, spec.max_length if spec else 128
