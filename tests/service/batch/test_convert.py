@@ -92,3 +92,23 @@ def test_accepted_rows_pass_the_http_validation(linear: Artifact) -> None:
     prepared = prepare(batch, plan_columns(linear.manifest, batch.schema, None))
     assert list(prepared.reasons) == [1]
     conform(prepared.inputs["features"], spec, "features")
+
+
+def test_columns_of_the_models_own_type_give_the_same_matrix(linear: Artifact) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.normal(size=(50, 4))
+    values[7, 2] = np.inf
+    work = np.dtype(linear.manifest.signature.inputs[0].dtype)
+    as_type = pa.record_batch({f"f{j}": values[:, j].astype(work) for j in range(4)})
+    as_text = pa.record_batch(
+        {f"f{j}": [str(v) for v in values[:, j].astype(work)] for j in range(4)}
+    )
+    plan = plan_columns(linear.manifest, as_type.schema, None)
+    fast, slow = (
+        prepare(as_type, plan),
+        prepare(as_text, plan_columns(linear.manifest, as_text.schema, None)),
+    )
+    assert fast.reasons == {7: "column 'f2': inf is not a finite number"}
+    assert slow.reasons == {7: "column 'f2': 'inf' is not a finite number"}
+    np.testing.assert_array_equal(fast.inputs["features"], slow.inputs["features"])
+    assert fast.inputs["features"].flags.c_contiguous
