@@ -1,16 +1,21 @@
 """A batch scoring job on this machine: stream the input, score, write, resume after a crash.
 
-Part `k` holds input rows `[k * batch_rows, (k + 1) * batch_rows)`. Each finished
-part is saved in the work folder before the progress file counts it, so a job
-killed at any moment restarts after its last counted part. The output and the
-rejects file are assembled under temporary names and renamed into place last.
+Part `k` holds input rows `[k * batch_rows, (k + 1) * batch_rows)`. The model's
+outputs for each finished part are saved in the work folder as soon as it is
+scored, so a job killed at any moment keeps every part it finished. The output and
+the rejects are written as the parts stream by, under temporary names, and renamed
+into place last. A resumed job reads its input from the start again: finished parts
+take their saved outputs instead of running the model. Reading starts while the
+model loads.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -18,20 +23,13 @@ import numpy as np
 
 from service.batch.convert import Prepared, prepare
 from service.batch.faults import CRASH_AFTER_PARTS, maybe_crash
+from service.batch.memory import use_batch_pool
 from service.batch.outputs import rejects_table, scored_table, unread_rejects
-from service.batch.parts import PartStore
-from service.batch.pipeline import background
+from service.batch.parts import OutputStore
+from service.batch.pipeline import Stage
 from service.batch.planning import Planned, ScoreJob, ScoreResult, plan_job
 from service.batch.settings import ScoreSettings
-from service.batch.state import (
-    JobState,
-    job_key,
-    load_state,
-    locked,
-    remove_stale,
-    save_state,
-    work_folder,
-)
+from service.batch.state import claim, job_key, locked, remove_stale, work_folder
 from service.batch.writer import TableSink, output_format, publish
 from service.runtime import ModelRuntime
 from service.settings import RuntimeSettings
@@ -65,31 +63,32 @@ def run_local(
 ) -> ScoreResult:
     """Run `job` on this machine, resuming from its work folder if an earlier run was killed."""
     started = time.perf_counter()
+    use_batch_pool()
     planned = plan_job(job)
     key = work_key(planned)
     folder = work_folder(job.output, key)
-    with locked(folder):
+    settings = settings or ScoreSettings()
+    with locked(folder), ExitStack() as stages:
         remove_stale(job.output, folder)
+        claim(folder, key)
+        unread: list[str] = []
+        ready = _prepared(planned, settings, unread, stages)  # reading starts now...
         ref = f"{planned.manifest.name}:{planned.manifest.version}"
-        runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)
-        resumed, after, unread = _score_parts(
-            planned,
-            runtime,
-            folder,
-            load_state(folder, key),
-            progress or NoProgress(),
-            settings or ScoreSettings(),
-        )
-        _finish(planned, folder, after, unread)
+        runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)  # ...meanwhile
+        scoring = _scored(ready, runtime, OutputStore(folder))
+        scored = stages.enter_context(Stage(scoring, settings.queue_parts))
+        tally = _write_parts(planned, runtime, folder, scored, unread, progress or NoProgress())
+        publish(folder / f"output{job.output.suffix}", job.output)
+        publish(folder / f"rejects{job.rejects_path.suffix}", job.rejects_path)
         shutil.rmtree(folder, ignore_errors=True)
     return ScoreResult(
         output=job.output,
         rejects=job.rejects_path,
-        rows_scored=after.rows_scored,
-        rows_rejected=after.rows_rejected + len(unread),
+        rows_scored=tally.scored,
+        rows_rejected=tally.rejected,
         seconds=time.perf_counter() - started,
-        rows_this_run=after.rows - resumed.rows,
-        resumed_parts=resumed.parts_done,
+        rows_this_run=tally.rows_this_run,
+        resumed_parts=tally.resumed_parts,
     )
 
 
@@ -109,78 +108,89 @@ def work_key(planned: Planned, **more: str) -> str:
     )
 
 
-def _score_parts(
-    planned: Planned,
-    runtime: ModelRuntime,
-    folder: Path,
-    state: JobState,
-    progress: Progress,
-    settings: ScoreSettings,
-) -> tuple[JobState, JobState, list[str]]:
-    """Score the parts not yet done, appending every part to the output as it finishes.
+@dataclass
+class Tally:
+    """Rows scored and rejected by the whole job, and what this run did itself."""
 
-    Returns the state found on disk (the parts resumed), the final state, and the lines
-    the reader could not parse.
-    """
-    job, store = planned.job, PartStore(folder)
-    whole = store.whole(state.parts_done)
-    if whole != state.parts_done:  # a part torn by a power failure: redo it
-        state = _recount(store, state.key, whole)
-    start, resumed = state, state.parts_done
-    unread: list[str] = []
-    fmt = output_format(job.output)
-    with TableSink(folder / f"output{job.output.suffix}", planned.scored, fmt) as sink:
-        for index in range(resumed):
-            sink.write(store.scored(index))
-        progress.start(planned.source.total_rows(), state.rows)
-        for prepared, results in _stream(planned, runtime, resumed, settings, unread):
-            keep = planned.plan.keep
-            scored = scored_table(prepared, results, runtime, planned.scored, keep)
-            rejected = rejects_table(prepared, planned.rejects, keep)
-            store.write(prepared.index, scored, rejected)
-            state = state.advanced(scored.num_rows, rejected.num_rows)
-            save_state(folder, state)
-            sink.write(scored)
-            progress.advance(prepared.batch.num_rows)
-            maybe_crash(state.parts_done - resumed)
-    return start, state, unread
+    scored: int = 0
+    rejected: int = 0
+    rows_this_run: int = 0
+    parts_this_run: int = 0
+    resumed_parts: int = 0
 
 
-def _recount(store: PartStore, key: str, parts: int) -> JobState:
-    state = JobState(key)
-    for index in range(parts):
-        state = state.advanced(store.scored(index).num_rows, store.rejects(index).num_rows)
-    return state
+Scored = tuple[Prepared, dict[str, np.ndarray] | None, bool]  # part, outputs, scored now
 
 
-def _stream(
-    planned: Planned,
-    runtime: ModelRuntime,
-    first_part: int,
-    settings: ScoreSettings,
-    unread: list[str],
-) -> Iterator[tuple[Prepared, dict[str, np.ndarray] | None]]:
-    """Read and convert in one thread, run the model in another, hand results to the caller."""
-    rows, plan = planned.job.batch_rows, planned.plan
+def _prepared(
+    planned: Planned, settings: ScoreSettings, unread: list[str], stages: ExitStack
+) -> Stage[Prepared]:
+    """Parts read in one thread and converted in another, starting at once."""
+    rows, plan, depth = planned.job.batch_rows, planned.plan, settings.queue_parts
 
     def on_invalid(file: str, reason: str) -> None:
         unread.append(f"{file}: {reason}")
 
-    parts = planned.source.parts(plan.read, rows, first_part * rows, on_invalid)
-    prepared = (prepare(b, plan, i, i * rows) for i, b in enumerate(parts, start=first_part))
-    ready = background(prepared, settings.queue_parts)
-    scored = ((p, runtime.run(p.inputs) if p.inputs else None) for p in ready)
-    return background(scored, settings.queue_parts)
+    parts = stages.enter_context(Stage(planned.source.parts(plan.read, rows, 0, on_invalid), depth))
+    prepared = (prepare(b, plan, i, i * rows) for i, b in enumerate(parts))
+    return stages.enter_context(Stage(prepared, depth))
 
 
-def _finish(planned: Planned, folder: Path, state: JobState, unread: list[str]) -> None:
-    """Assemble the rejects, then rename the output and the rejects into place."""
-    job, store = planned.job, PartStore(folder)
-    rejects_tmp = folder / f"rejects{job.rejects_path.suffix}"
-    with TableSink(rejects_tmp, planned.rejects, output_format(job.rejects_path)) as sink:
-        for index in range(state.parts_done if state.rows_rejected else 0):
-            sink.write(store.rejects(index))
+def _scored(
+    ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore
+) -> Iterator[Scored]:
+    """Each part with its outputs: saved by an earlier run, else from the model.
+
+    Parts an earlier run finished take their saved outputs, up to the first one whose
+    file is missing or torn: from there on, every part is scored again.
+    """
+    names = [spec.name for spec in runtime.signature.outputs]
+    saved = store.count()
+    for part in ready:
+        good = len(next(iter(part.inputs.values()))) if part.inputs else 0
+        if part.index < saved:
+            whole, outputs = store.load(part.index, names, good)
+            if whole:
+                yield part, outputs, False
+                continue
+            saved = part.index
+        yield part, runtime.run(part.inputs) if part.inputs else None, True
+
+
+def _write_parts(
+    planned: Planned,
+    runtime: ModelRuntime,
+    folder: Path,
+    scored_parts: Iterable[Scored],
+    unread: list[str],
+    progress: Progress,
+) -> Tally:
+    """Stream every part into the output and the rejects, saving the outputs of new ones."""
+    job, store, tally = planned.job, OutputStore(folder), Tally()
+    scored_file = folder / f"output{job.output.suffix}"
+    rejects_file = folder / f"rejects{job.rejects_path.suffix}"
+    keep = planned.plan.keep
+    with (
+        TableSink(scored_file, planned.scored, output_format(job.output)) as sink,
+        TableSink(rejects_file, planned.rejects, output_format(job.rejects_path)) as rejects,
+    ):
+        progress.start(planned.source.total_rows(), 0)
+        for prepared, results, fresh in scored_parts:
+            scored = scored_table(prepared, results, runtime, planned.scored, keep)
+            rejected = rejects_table(prepared, planned.rejects, keep)
+            if fresh:
+                store.save(prepared.index, results)
+                tally.parts_this_run += 1
+                tally.rows_this_run += prepared.batch.num_rows
+            else:
+                tally.resumed_parts += 1
+            sink.write(scored)
+            rejects.write(rejected)
+            tally.scored += scored.num_rows
+            tally.rejected += rejected.num_rows
+            progress.advance(prepared.batch.num_rows)
+            maybe_crash(tally.parts_this_run)
         if unread:
-            sink.write(unread_rejects(unread, planned.rejects))
-    publish(folder / f"output{job.output.suffix}", job.output)
-    publish(rejects_tmp, job.rejects_path)
+            rejects.write(unread_rejects(unread, planned.rejects))
+            tally.rejected += len(unread)
+    return tally

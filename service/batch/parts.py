@@ -1,55 +1,59 @@
-"""Finished parts on disk (Arrow IPC files in the work folder), written atomically."""
+"""The model outputs of finished parts (`.npy` arrays in the work folder), written atomically.
+
+Only what the model computed is kept: a part's kept columns, rejects and reasons come
+back by reading and converting its input rows again, which costs a fraction of
+scoring them and saves writing every output row twice.
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-import pyarrow as pa
+import numpy as np
+
+Outputs = dict[str, np.ndarray]
 
 
-class PartStore:
-    """Part `i` is `scored-i.arrow` plus `rejects-i.arrow`; a part is whole or absent."""
+class OutputStore:
+    """Part `i`'s outputs live in `outputs-i.npy`; a part is whole or absent."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def write(self, index: int, scored: pa.RecordBatch, rejects: pa.RecordBatch) -> None:
-        """Write both files of a part; each appears under its name only once complete."""
-        _write(self._path("rejects", index), rejects)
-        _write(self._path("scored", index), scored)
+    def count(self) -> int:
+        """How many parts, from the first, have an outputs file (whole ones are checked on load)."""
+        index = 0
+        while self._path(index).is_file():
+            index += 1
+        return index
 
-    def whole(self, count: int) -> int:
-        """How many of the first `count` parts are complete and readable."""
-        for index in range(count):
-            try:
-                self.scored(index)
-                self.rejects(index)
-            except (OSError, pa.ArrowException):
-                return index
-        return count
+    def save(self, index: int, outputs: Outputs | None) -> None:
+        """Write part `index`'s outputs in signature order (None: every row was rejected)."""
+        # No fsync: a killed process loses nothing the kernel holds, and after a power
+        # failure `load` finds a torn file, and the part is scored again.
+        path = self._path(index)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as handle:
+            for values in (outputs or {}).values():
+                np.lib.format.write_array(handle, values, allow_pickle=False)
+        os.replace(tmp, path)
 
-    def scored(self, index: int) -> pa.Table:
-        """The scored rows of a finished part (memory-mapped, not copied)."""
-        return _read(self._path("scored", index))
+    def load(self, index: int, names: list[str], rows: int) -> tuple[bool, Outputs | None]:
+        """(found whole, outputs) of part `index`, which has `rows` scored rows.
 
-    def rejects(self, index: int) -> pa.Table:
-        """The rejected rows of a finished part."""
-        return _read(self._path("rejects", index))
+        A missing, torn or foreign file is not whole: the part must be scored again.
+        """
+        try:
+            with self._path(index).open("rb") as handle:
+                if rows == 0:
+                    return handle.read(1) == b"", None
+                outputs = {n: np.lib.format.read_array(handle, allow_pickle=False) for n in names}
+                if handle.read(1) or any(len(v) != rows for v in outputs.values()):
+                    return False, None
+                return True, outputs
+        except (OSError, ValueError, EOFError):
+            return False, None
 
-    def _path(self, kind: str, index: int) -> Path:
-        return self.folder / f"{kind}-{index:06d}.arrow"
-
-
-def _write(path: Path, batch: pa.RecordBatch) -> None:
-    # No fsync: a killed process loses nothing the kernel holds, and after a power
-    # failure `whole` finds a torn part when the job resumes.
-    tmp = path.with_suffix(".tmp")
-    with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, batch.schema) as writer:
-        writer.write_batch(batch)
-    os.replace(tmp, path)
-
-
-def _read(path: Path) -> pa.Table:
-    with pa.memory_map(str(path)) as source:
-        return pa.ipc.open_file(source).read_all()
+    def _path(self, index: int) -> Path:
+        return self.folder / f"outputs-{index:06d}.npy"

@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from export.registry import Registry
 from service.batch.faults import maybe_crash
 from service.batch.job import NoProgress, Progress, work_key
+from service.batch.memory import use_batch_pool
 from service.batch.outputs import ROW, unread_rejects
 from service.batch.planning import Planned, ScoreJob, ScoreResult, plan_job
 from service.batch.settings import ScoreSettings
@@ -46,6 +47,7 @@ class UnitScorer:
 
     def __init__(self, work: UnitWork) -> None:
         self.work = work
+        use_batch_pool()
         self.runtime = ModelRuntime.load(Registry(Path(work.registry)).get(work.ref))
 
     def __call__(self, batch: pa.Table) -> pa.Table:

@@ -1,4 +1,4 @@
-"""A job's work folder and progress file: what makes a killed job resumable.
+"""A job's work folder: what makes a killed job resumable.
 
 The work folder sits next to the output (same file system, so publishing is a
 rename) and is named after a hash of everything that determines the result:
@@ -15,39 +15,14 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from service.batch.errors import JobBusy
 
-STATE = "state.json"
+JOB = "job.json"
 LOCK = ".lock"
-FORMAT = 1  # bump when parts written by an older ferry could differ
-
-
-@dataclass(frozen=True)
-class JobState:
-    """How far a job got: parts finished and the rows they scored and rejected."""
-
-    key: str
-    parts_done: int = 0
-    rows_scored: int = 0
-    rows_rejected: int = 0
-
-    @property
-    def rows(self) -> int:
-        """Input rows the finished parts hold."""
-        return self.rows_scored + self.rows_rejected
-
-    def advanced(self, scored: int, rejected: int) -> JobState:
-        """The state after one more part."""
-        return replace(
-            self,
-            parts_done=self.parts_done + 1,
-            rows_scored=self.rows_scored + scored,
-            rows_rejected=self.rows_rejected + rejected,
-        )
+FORMAT = 2  # bump when work folders of an older ferry could differ
 
 
 def job_key(fields: dict[str, Any]) -> str:
@@ -61,25 +36,24 @@ def work_folder(output: Path, key: str) -> Path:
     return output.parent / f".{output.name}.ferry-{key[:16]}"
 
 
-def load_state(folder: Path, key: str) -> JobState:
-    """The saved state of the job, or a fresh one if none (or another job's) is saved."""
-    path = folder / STATE
-    try:
-        data = json.loads(path.read_text())
-        state = JobState(**data)
-    except (OSError, ValueError, TypeError):
-        return JobState(key)
-    return state if state.key == key else JobState(key)
+def claim(folder: Path, key: str) -> None:
+    """Make `folder` the work folder of the job with `key`: another job's parts are dropped.
 
-
-def save_state(folder: Path, state: JobState) -> None:
-    """Replace the state file atomically (readers see the old state or the new one).
-
-    Not fsynced, like the parts: a resumed job re-checks the parts the state counts.
+    The folder's name holds only the start of the key; `job.json` holds all of it.
     """
-    tmp = folder / f".{STATE}.tmp"
-    tmp.write_text(json.dumps(asdict(state), indent=2) + "\n")
-    os.replace(tmp, folder / STATE)
+    record = folder / JOB
+    try:
+        mine = json.loads(record.read_text()).get("key") == key
+    except (OSError, ValueError, AttributeError):
+        mine = False
+    if mine:
+        return
+    for path in folder.iterdir():
+        if path.name != LOCK:
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    tmp = folder / f".{JOB}.tmp"
+    tmp.write_text(json.dumps({"key": key}) + "\n")
+    os.replace(tmp, record)
 
 
 @contextlib.contextmanager

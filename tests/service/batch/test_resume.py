@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -45,8 +44,11 @@ def test_a_killed_job_resumes_and_matches_a_clean_run(linear: Artifact, tmp_path
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
     assert not job.output.exists() and not job.rejects_path.exists()
     (work,) = tmp_path.glob(".out.parquet.ferry-*")
-    assert json.loads((work / "state.json").read_text())["parts_done"] == 3
-    (work / "scored-000002.arrow").write_bytes(b"torn")  # as if power failed mid-write
+    assert sorted(p.name for p in work.glob("outputs-*")) == [
+        f"outputs-00000{i}.npy" for i in range(3)
+    ]
+    torn = (work / "outputs-000002.npy").read_bytes()
+    (work / "outputs-000002.npy").write_bytes(torn[:-10])  # as if power failed mid-write
 
     resumed = ferry_score(job)
     assert resumed.returncode == 3, resumed.stderr[-2000:]
