@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ def test_bench_score_prints_every_figure(tmp_path: Path, monkeypatch: pytest.Mon
     publish_linear(registry, "tabular", n_features=6)
     args = ["bench", "score", "--registry", str(registry.root), "--rows", "20000"]
     args += ["--batch-rows", "4096", "--no-ray", "--workdir", str(tmp_path / "work")]
+    args += ["--repeat", "2"]
     result = CliRunner().invoke(app, [*args, "--json", str(tmp_path / "figures.json")])
     assert result.exit_code == 0, result.output
     names = ("bare ONNX Runtime rows/s", "local / bare", "CPU s per M rows", "RSS ratio")
@@ -28,3 +30,6 @@ def test_bench_score_prints_every_figure(tmp_path: Path, monkeypatch: pytest.Mon
     figures = (tmp_path / "figures.json").read_text()
     assert '"local_vs_bare"' in figures and '"rss_ratio"' in figures
     assert '"local_cpu_per_million"' in figures
+    (model,) = json.loads(figures)["models"]
+    assert len(model["turn_ratios"]) == 2
+    assert model["local_vs_bare"] == pytest.approx(sum(model["turn_ratios"]) / 2)
