@@ -15,7 +15,7 @@ import numpy as np
 
 from service.errors import InvalidInput
 from service.protocol.binary import Chunks
-from service.text.inputs import check_text, short
+from service.text.inputs import check_length, check_text, short
 
 
 def parse_bytes_tensor(
@@ -66,11 +66,12 @@ def decode_strings(chunk: bytes, count: int, field: str) -> list[str]:
             )
         raw = chunk[start:offset]
         try:
-            texts.append(raw.decode("utf-8"))
+            text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
             raise InvalidInput(
                 f"{field}[{i}]: not valid UTF-8 ({err.reason} at byte {err.start}): {raw[:40]!r}"
             ) from err
+        texts.append(check_length(text, f"{field}[{i}]"))
     if offset != len(chunk):
         raise InvalidInput(f"{field}: {len(chunk) - offset} bytes left after {count} strings")
     return texts

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from service.errors import InvalidInput
+from service.text.settings import TextSettings
 
 
 def texts_from_json(value: Any, field: str, max_rows: int) -> list[str]:
@@ -21,9 +23,11 @@ def texts_from_json(value: Any, field: str, max_rows: int) -> list[str]:
 
 
 def check_text(value: Any, field: str) -> str:
-    """`value` if it is a string that UTF-8 can encode (JSON allows lone surrogates; it can't)."""
+    """`value` if it is a string that UTF-8 can encode (JSON allows lone surrogates; it can't)
+    and no longer than `FERRY_TEXT_MAX_CHARS`."""
     if not isinstance(value, str):
         raise InvalidInput(f"{field}: expected a string, got {short(value)}")
+    check_length(value, field)
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -33,6 +37,23 @@ def check_text(value: Any, field: str) -> str:
                 f"{field}: not valid UTF-8 text ({err.reason}: {bad!r} at character {err.start})"
             ) from err
     return value
+
+
+def check_length(text: str, field: str) -> str:
+    """`text` if it has at most `FERRY_TEXT_MAX_CHARS` characters."""
+    limit = max_chars()
+    if len(text) > limit:
+        raise InvalidInput(
+            f"{field}: {len(text):,} characters exceed the limit of {limit:,} per text "
+            f"(FERRY_TEXT_MAX_CHARS): {short(text)}"
+        )
+    return text
+
+
+@functools.cache
+def max_chars() -> int:
+    """`FERRY_TEXT_MAX_CHARS`, read once."""
+    return TextSettings().max_chars
 
 
 def short(value: Any) -> str:

@@ -11,7 +11,7 @@ from service.settings import split_list
 
 
 class TextSettings(BaseSettings):
-    """How requests to text models are grouped into batches."""
+    """How requests to text models are grouped into batches, and how long a text may be."""
 
     model_config = SettingsConfigDict(env_prefix="FERRY_TEXT_", extra="ignore")
 
@@ -19,6 +19,10 @@ class TextSettings(BaseSettings):
     # model adds its own max length as the last bucket. One value (e.g. 512) turns
     # bucketing off: every request then batches with every other.
     buckets: Annotated[tuple[int, ...], NoDecode] = Field(default=(16, 32, 64, 128))
+    # Longest text accepted, in characters (FERRY_TEXT_MAX_CHARS). A model reads at most
+    # its max length in tokens; a longer text only costs tokenising time, which a few
+    # megabytes of text in one request would spend for nothing.
+    max_chars: int = Field(default=100_000, ge=1)
 
     @field_validator("buckets", mode="before")
     @classmethod

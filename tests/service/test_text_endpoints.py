@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from service.errors import InvalidInput
 from service.models import ModelSet
 from service.protocol.strings import encode_strings
 from service.routes import build_app
+from service.text import inputs as text_inputs
 from tests.support.onnx_models import publish_linear
 from tests.support.text_models import LABELS, expected, publish_text, text_model_set
 
@@ -210,3 +212,30 @@ def test_bad_v2_bytes_name_the_field_and_value(
     content = json.dumps({"inputs": [body]}).encode()
     response = client.post("/v2/models/text-embed/infer", content=content)
     assert response.status_code == 400 and message in response.json()["error"], response.text
+
+
+LIMIT = "41 characters exceed the limit of 40 per text (FERRY_TEXT_MAX_CHARS): 'xxx"
+
+
+async def test_a_typed_text_over_the_character_limit_is_refused(
+    models: ModelSet, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_inputs, "max_chars", lambda: 40)
+    with pytest.raises(InvalidInput, match=re.escape("texts[1]: " + LIMIT)):
+        await handlers.predict(models, "text-embed", None, texts=["short", "x" * 41])
+    with pytest.raises(InvalidInput, match=re.escape("inputs.text[0]: " + LIMIT)):
+        await handlers.predict(models, "text-embed", {"text": ["x" * 41]})
+    fits = await handlers.predict(models, "text-embed", None, texts=["y" * 40])
+    assert len(fits["outputs"]["embedding"]) == 1
+
+
+def test_a_v2_text_over_the_character_limit_is_refused(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(text_inputs, "max_chars", lambda: 40)
+    texts = ["short", "x" * 41]
+    tensor = {"name": "text", "shape": [2], "datatype": "BYTES", "data": texts}
+    v2 = client.post("/v2/models/text-embed/infer", json={"inputs": [tensor]})
+    assert v2.status_code == 400 and "data[1]: " + LIMIT in v2.json()["error"], v2.text
+    status, error = post_binary(client, encode_strings(texts), 2)
+    assert status == 400 and "data[1]: " + LIMIT in error, error
