@@ -75,11 +75,13 @@ def run_local(
         ready = _prepared(planned, settings, unread, stages)  # reading starts now...
         ref = f"{planned.manifest.name}:{planned.manifest.version}"
         runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)  # ...meanwhile
-        scoring = _scored(ready, runtime, OutputStore(folder))
-        scored = stages.enter_context(Stage(scoring, settings.queue_parts))
-        tally = _write_parts(planned, runtime, folder, scored, unread, progress or NoProgress())
-        publish(folder / f"output{job.output.suffix}", job.output)
-        publish(folder / f"rejects{job.rejects_path.suffix}", job.rejects_path)
+        store, files = OutputStore(folder), WorkFiles.of(job, folder)
+        scored = stages.enter_context(Stage(_scored(ready, runtime, store), settings.queue_parts))
+        tally = _write_parts(
+            planned, runtime, store, files, scored, unread, progress or NoProgress()
+        )
+        publish(files.output, job.output)
+        publish(files.rejects, job.rejects_path)
         shutil.rmtree(folder, ignore_errors=True)
     return ScoreResult(
         output=job.output,
@@ -119,6 +121,21 @@ class Tally:
     resumed_parts: int = 0
 
 
+@dataclass(frozen=True)
+class WorkFiles:
+    """The output and the rejects while they are written, in the work folder."""
+
+    output: Path
+    rejects: Path
+
+    @classmethod
+    def of(cls, job: ScoreJob, folder: Path) -> WorkFiles:
+        """Temporary names with the final files' suffixes (which choose their formats)."""
+        return cls(
+            folder / f"output{job.output.suffix}", folder / f"rejects{job.rejects_path.suffix}"
+        )
+
+
 Scored = tuple[Prepared, dict[str, np.ndarray] | None, bool]  # part, outputs, scored now
 
 
@@ -139,11 +156,8 @@ def _prepared(
 def _scored(
     ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore
 ) -> Iterator[Scored]:
-    """Each part with its outputs: saved by an earlier run, else from the model.
-
-    Parts an earlier run finished take their saved outputs, up to the first one whose
-    file is missing or torn: from there on, every part is scored again.
-    """
+    """Each part with its outputs: those an earlier run saved, up to the first part whose
+    file is missing or torn; from there on, the model's."""
     names = [spec.name for spec in runtime.signature.outputs]
     saved = store.count()
     for part in ready:
@@ -160,19 +174,17 @@ def _scored(
 def _write_parts(
     planned: Planned,
     runtime: ModelRuntime,
-    folder: Path,
+    store: OutputStore,
+    files: WorkFiles,
     scored_parts: Iterable[Scored],
     unread: list[str],
     progress: Progress,
 ) -> Tally:
     """Stream every part into the output and the rejects, saving the outputs of new ones."""
-    job, store, tally = planned.job, OutputStore(folder), Tally()
-    scored_file = folder / f"output{job.output.suffix}"
-    rejects_file = folder / f"rejects{job.rejects_path.suffix}"
-    keep = planned.plan.keep
+    job, tally, keep = planned.job, Tally(), planned.plan.keep
     with (
-        TableSink(scored_file, planned.scored, output_format(job.output)) as sink,
-        TableSink(rejects_file, planned.rejects, output_format(job.rejects_path)) as rejects,
+        TableSink(files.output, planned.scored, output_format(job.output)) as sink,
+        TableSink(files.rejects, planned.rejects, output_format(job.rejects_path)) as rejects,
     ):
         progress.start(planned.source.total_rows(), 0)
         for prepared, results, fresh in scored_parts:

@@ -17,8 +17,7 @@ import pyarrow as pa
 CHOICE = "ARROW_DEFAULT_MEMORY_POOL"
 
 
-def use_batch_pool() -> str:
-    """Make jemalloc Arrow's default pool unless the user chose one; returns the pool in use."""
+def use_batch_pool() -> None:
+    """Make jemalloc Arrow's default pool, unless the user chose one."""
     if not os.environ.get(CHOICE) and "jemalloc" in pa.supported_memory_backends():
         pa.set_memory_pool(pa.jemalloc_memory_pool())
-    return str(pa.default_memory_pool().backend_name)
