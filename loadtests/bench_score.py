@@ -71,7 +71,7 @@ class ModelFigures:
     def local_vs_bare(self) -> float:
         """Local engine rows/s over bare ONNX Runtime rows/s (goal >= 0.85): the median turn."""
         if self.turn_ratios:
-            return float(np.median(self.turn_ratios))
+            return _median(self.turn_ratios)
         return self.local_rows_per_s / self.bare_rows_per_s
 
     @property

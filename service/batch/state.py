@@ -49,8 +49,10 @@ def claim(folder: Path, key: str) -> None:
     if mine:
         return
     for path in folder.iterdir():
-        if path.name != LOCK:
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.name != LOCK:
+            path.unlink()
     tmp = folder / f".{JOB}.tmp"
     tmp.write_text(json.dumps({"key": key}) + "\n")
     os.replace(tmp, record)
