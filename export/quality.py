@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-PROVIDER = "CPUExecutionProvider"
+from export.session import CPU as PROVIDER
+from export.session import SessionConfig, open_session
 
 
 def agreement(expected: np.ndarray, actual: np.ndarray) -> dict[str, float]:
@@ -38,10 +39,7 @@ def agreement(expected: np.ndarray, actual: np.ndarray) -> dict[str, float]:
 
 def session(path: Path, threads: int) -> ort.InferenceSession:
     """A CPU session with a fixed thread count, so two graphs are timed alike."""
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), options, providers=[PROVIDER])
+    return open_session(path, SessionConfig((PROVIDER,), intra_op_threads=threads))
 
 
 def run_all(model: ort.InferenceSession, batches: Sequence[dict[str, np.ndarray]]) -> np.ndarray:

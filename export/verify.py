@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from export.errors import ParityError
 from export.manifest import Parity
+from export.session import open_session
 
 DEFAULT_TOLERANCE = 1e-5
 
@@ -34,7 +34,7 @@ def check_parity(
     stays constant (a text's [CLS] id, an attention mask's first column, so no mask
     row is all zeros). The result holds max |torch - onnx| over every output element.
     """
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    session = open_session(onnx_path)
     names = [value.name for value in session.get_inputs()]
     missing = sorted(set(names) - set(inputs))
     if missing:

@@ -28,7 +28,7 @@ class RowsPerSecond(ProgressColumn):
 
 
 class RowProgress:
-    """Implements `service.batch.job.Progress` on a rich progress bar."""
+    """Implements `service.scoring.job.Progress` on a rich progress bar."""
 
     def __init__(self, console: Console, description: str) -> None:
         self._bar = Progress(

@@ -32,9 +32,9 @@ from loadtests.text_corpus import Corpus
 from loadtests.text_raw import batches, sentences_per_s
 from loadtests.text_serve import Client, Served
 from service.runtime import ModelRuntime
-from service.settings import RuntimeSettings
-from service.text import bucket_bounds
-from service.text.settings import TextSettings
+from service.runtime.settings import RuntimeSettings
+from service.runtime.text import bucket_bounds
+from service.runtime.text.settings import TextSettings
 
 GOAL = 0.70
 LENGTHS = (16, 128)

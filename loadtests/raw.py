@@ -13,8 +13,8 @@ import onnxruntime as ort
 
 from export.signature import Signature
 from loadtests.payloads import sample_inputs
-from service.providers import with_options
-from service.settings import RuntimeSettings
+from service.runtime.providers import with_options
+from service.runtime.settings import RuntimeSettings
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 CPU = ("CPUExecutionProvider",)

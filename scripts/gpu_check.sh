@@ -36,8 +36,8 @@ PROVIDERS=$(FERRY_REGISTRY=$REGISTRY "$PY" - <<'EOF'
 import os, sys
 import onnxruntime as ort
 from export.registry import Registry
-from service.providers import with_options
-from service.settings import RuntimeSettings
+from service.runtime.providers import with_options
+from service.runtime.settings import RuntimeSettings
 
 if hasattr(ort, "preload_dlls"):  # CUDA/cuDNN from the nvidia-* wheels, if installed
     ort.preload_dlls()

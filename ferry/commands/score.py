@@ -12,7 +12,7 @@ from rich.console import Console
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
-    from service.batch.job import ScoreResult
+    from service.scoring.job import ScoreResult
 
 EXIT_REJECTED = 3
 console = Console(stderr=True)
@@ -59,8 +59,8 @@ def score(
     ] = Engine.local,
 ) -> None:
     """Score a file with a model: same runtime as the service, resumable, nothing lost."""
-    from service.batch.job import ScoreJob
-    from service.batch.settings import ScoreSettings
+    from service.scoring.job import ScoreJob
+    from service.scoring.settings import ScoreSettings
 
     settings = ScoreSettings()
     job = ScoreJob(
@@ -76,11 +76,11 @@ def score(
 
     with RowProgress(console, f"scoring {job.input.name}") as progress:
         if engine is Engine.ray:
-            from service.batch.ray_engine import run_ray
+            from service.scoring.ray_engine import run_ray
 
             result = run_ray(job, settings, progress)
         else:
-            from service.batch.job import run_local
+            from service.scoring.job import run_local
 
             result = run_local(job, progress, settings)
     summarize(result)

@@ -21,9 +21,10 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from export.manifest import MODEL_FILE, Manifest, Parity, sha256_file
 from export.registry import Artifact, Registry
 from export.signature import Signature, TensorSpec
-from service.models import ModelSet
-from service.settings import BatchSettings, RegistrySettings, RuntimeSettings
-from service.text.settings import TextSettings
+from service.runtime.settings import RuntimeSettings
+from service.runtime.text.settings import TextSettings
+from service.serving.models import ModelSet
+from service.serving.settings import BatchSettings, RegistrySettings
 
 TOKENIZER_FILE = "tokenizer.json"
 SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]

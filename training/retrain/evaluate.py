@@ -35,7 +35,7 @@ def evaluate(artifact: Artifact, holdout: Table) -> dict[str, float]:
 
 def predict(artifact: Artifact, X: np.ndarray) -> np.ndarray:
     """Class probabilities from the artifact's graph on the CPU provider."""
-    import onnxruntime as ort
+    from export.session import open_session
 
     signature = artifact.manifest.signature
     if len(signature.inputs) != 1:
@@ -47,7 +47,7 @@ def predict(artifact: Artifact, X: np.ndarray) -> np.ndarray:
         feed = feed.reshape((-1, *spec.shape[1:]))  # e.g. flat pixel columns -> images
     outputs = [out.name for out in signature.outputs]
     output = OUTPUT if OUTPUT in outputs else outputs[0]
-    session = ort.InferenceSession(str(artifact.model_path), providers=["CPUExecutionProvider"])
+    session = open_session(artifact.model_path)
     return np.asarray(session.run([output], {spec.name: feed})[0], dtype=np.float64)
 
 

@@ -1,0 +1,32 @@
+"""Errors of the `service` package, each carrying its HTTP status as a class attribute.
+
+`ServiceError` is the one base; the runtime raises the errors below, serving
+(`service.serving.errors`) and scoring (`service.scoring.errors`) add their own
+subclasses. One renderer (`service.serving.errors.render_error`) turns any of them
+into a response.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+
+class ServiceError(Exception):
+    """Base error of the `service` package."""
+
+    status: HTTPStatus = HTTPStatus.INTERNAL_SERVER_ERROR
+    headers: dict[str, str] = {}  # noqa: RUF012 - overridden per instance when needed
+
+
+class InvalidInput(ServiceError):
+    """A request that cannot be scored; the message names the field and the bad value."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
+class ProviderUnavailable(ServiceError):
+    """A required execution provider (e.g. CUDA with `require_gpu`) did not start."""
+
+
+class ModelLoadError(ServiceError):
+    """An artifact that could not be loaded or warmed up."""

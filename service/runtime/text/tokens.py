@@ -1,0 +1,52 @@
+"""Token rows of one request, and how they split into batcher submissions by bucket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.runtime.text.buckets import bucket_of
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """`ids` and `mask` of shape [rows, longest]: padded to the longest row here, no further."""
+
+    ids: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.ids.shape[1])
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.asarray(self.mask.sum(axis=1))
+
+    def take(self, index: np.ndarray) -> Tokens:
+        """The chosen rows, trimmed to the longest of them."""
+        width = int(self.lengths[index].max(initial=1))
+        return Tokens(self.ids[index, :width], self.mask[index, :width])
+
+    def parts(self, bounds: tuple[int, ...], max_rows: int) -> list[tuple[np.ndarray, int]]:
+        """(row indices, bucket) per submission: rows grouped by bucket, at most `max_rows` each.
+
+        A request of texts in one bucket (the usual case) is one submission; a mixed
+        one is split so its short texts can batch with other short texts.
+        """
+        lengths = self.lengths
+        if self.rows <= max_rows and bucket_of(int(lengths.min()), bounds) == bucket_of(
+            self.width, bounds
+        ):
+            return [(np.arange(self.rows), bucket_of(self.width, bounds))]
+        buckets = np.array([bucket_of(int(n), bounds) for n in lengths])
+        parts = []
+        for bucket in np.unique(buckets):
+            rows = np.flatnonzero(buckets == bucket)
+            parts += [(rows[i : i + max_rows], int(bucket)) for i in range(0, len(rows), max_rows)]
+        return parts

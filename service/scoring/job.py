@@ -1,0 +1,208 @@
+"""A batch scoring job on this machine: stream the input, score, write, resume after a crash.
+
+Part `k` holds input rows `[k * batch_rows, (k + 1) * batch_rows)`. The model's
+outputs for each finished part are saved in the work folder as soon as it is
+scored, so a job killed at any moment keeps every part it finished. The output and
+the rejects are written as the parts stream by, under temporary names, and renamed
+into place last. A resumed job reads its input from the start again: finished parts
+take their saved outputs instead of running the model. Reading starts while the
+model loads.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from service.runtime import ModelRuntime
+from service.runtime.settings import RuntimeSettings
+from service.scoring.convert import Prepared, prepare
+from service.scoring.faults import CRASH_AFTER_PARTS, maybe_crash
+from service.scoring.memory import use_batch_pool
+from service.scoring.outputs import rejects_table, scored_table, unread_rejects
+from service.scoring.parts import OutputStore
+from service.scoring.pipeline import Stage
+from service.scoring.planning import Planned, ScoreJob, ScoreResult, plan_job
+from service.scoring.settings import ScoreSettings
+from service.scoring.state import claim, job_key, locked, remove_stale, work_folder
+from service.scoring.writer import TableSink, output_format, publish
+
+__all__ = ["CRASH_AFTER_PARTS", "NoProgress", "Progress", "ScoreJob", "ScoreResult", "run_local"]
+
+
+class Progress(Protocol):
+    """Where a job reports how far it is (a progress bar, or nothing)."""
+
+    def start(self, total: int | None, done: int) -> None: ...
+
+    def advance(self, rows: int) -> None: ...
+
+
+class NoProgress:
+    """Reports nothing."""
+
+    def start(self, total: int | None, done: int) -> None:
+        """Ignore the start."""
+
+    def advance(self, rows: int) -> None:
+        """Ignore progress."""
+
+
+def run_local(
+    job: ScoreJob,
+    progress: Progress | None = None,
+    settings: ScoreSettings | None = None,
+    runtime_settings: RuntimeSettings | None = None,
+) -> ScoreResult:
+    """Run `job` on this machine, resuming from its work folder if an earlier run was killed."""
+    started = time.perf_counter()
+    use_batch_pool()
+    planned = plan_job(job)
+    key = work_key(planned)
+    folder = work_folder(job.output, key)
+    settings = settings or ScoreSettings()
+    with locked(folder), ExitStack() as stages:
+        remove_stale(job.output, folder)
+        claim(folder, key)
+        unread: list[str] = []
+        ready = _prepared(planned, settings, unread, stages)  # reading starts now...
+        ref = f"{planned.manifest.name}:{planned.manifest.version}"
+        runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)  # ...meanwhile
+        store, files = OutputStore(folder), WorkFiles.of(job, folder)
+        scored = stages.enter_context(Stage(_scored(ready, runtime, store), settings.queue_parts))
+        tally = _write_parts(
+            planned, runtime, store, files, scored, unread, progress or NoProgress()
+        )
+        publish(files.output, job.output)
+        publish(files.rejects, job.rejects_path)
+        shutil.rmtree(folder, ignore_errors=True)
+    return ScoreResult(
+        output=job.output,
+        rejects=job.rejects_path,
+        rows_scored=tally.scored,
+        rows_rejected=tally.rejected,
+        seconds=time.perf_counter() - started,
+        rows_this_run=tally.rows_this_run,
+        resumed_parts=tally.resumed_parts,
+    )
+
+
+def work_key(planned: Planned, **more: str) -> str:
+    """The hash naming a job's work folder: everything that determines its output."""
+    job = planned.job
+    return job_key(
+        {
+            "model": [planned.manifest.name, planned.manifest.version],
+            "input": [str(job.input.resolve()), planned.source.fingerprint()],
+            "output": str(job.output.resolve()),
+            "rejects": str(job.rejects_path.resolve()),
+            "keep": job.keep,
+            "batch_rows": job.batch_rows,
+            **more,
+        }
+    )
+
+
+@dataclass
+class Tally:
+    """Rows scored and rejected by the whole job, and what this run did itself."""
+
+    scored: int = 0
+    rejected: int = 0
+    rows_this_run: int = 0
+    parts_this_run: int = 0
+    resumed_parts: int = 0
+
+
+@dataclass(frozen=True)
+class WorkFiles:
+    """The output and the rejects while they are written, in the work folder."""
+
+    output: Path
+    rejects: Path
+
+    @classmethod
+    def of(cls, job: ScoreJob, folder: Path) -> WorkFiles:
+        """Temporary names with the final files' suffixes (which choose their formats)."""
+        return cls(
+            folder / f"output{job.output.suffix}", folder / f"rejects{job.rejects_path.suffix}"
+        )
+
+
+Scored = tuple[Prepared, dict[str, np.ndarray] | None, bool]  # part, outputs, scored now
+
+
+def _prepared(
+    planned: Planned, settings: ScoreSettings, unread: list[str], stages: ExitStack
+) -> Stage[Prepared]:
+    """Parts read in one thread and converted in another, starting at once."""
+    rows, plan, depth = planned.job.batch_rows, planned.plan, settings.queue_parts
+
+    def on_invalid(file: str, reason: str) -> None:
+        unread.append(f"{file}: {reason}")
+
+    parts = stages.enter_context(Stage(planned.source.parts(plan.read, rows, 0, on_invalid), depth))
+    prepared = (prepare(b, plan, i, i * rows) for i, b in enumerate(parts))
+    return stages.enter_context(Stage(prepared, depth))
+
+
+def _scored(
+    ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore
+) -> Iterator[Scored]:
+    """Each part with its outputs: those an earlier run saved, up to the first part whose
+    file is missing or torn; from there on, the model's."""
+    names = [spec.name for spec in runtime.signature.outputs]
+    saved = store.count()
+    for part in ready:
+        good = len(next(iter(part.inputs.values()))) if part.inputs else 0
+        if part.index < saved:
+            whole, outputs = store.load(part.index, names, good)
+            if whole:
+                yield part, outputs, False
+                continue
+            saved = part.index
+        yield part, runtime.run(part.inputs) if part.inputs else None, True
+
+
+def _write_parts(
+    planned: Planned,
+    runtime: ModelRuntime,
+    store: OutputStore,
+    files: WorkFiles,
+    scored_parts: Iterable[Scored],
+    unread: list[str],
+    progress: Progress,
+) -> Tally:
+    """Stream every part into the output and the rejects, saving the outputs of new ones."""
+    job, tally, keep = planned.job, Tally(), planned.plan.keep
+    with (
+        TableSink(files.output, planned.scored, output_format(job.output)) as sink,
+        TableSink(files.rejects, planned.rejects, output_format(job.rejects_path)) as rejects,
+    ):
+        progress.start(planned.source.total_rows(), 0)
+        for prepared, results, fresh in scored_parts:
+            scored = scored_table(prepared, results, runtime, planned.scored, keep)
+            rejected = rejects_table(prepared, planned.rejects, keep)
+            if fresh:
+                store.save(prepared.index, results)
+                tally.parts_this_run += 1
+                tally.rows_this_run += prepared.batch.num_rows
+            else:
+                tally.resumed_parts += 1
+            sink.write(scored)
+            rejects.write(rejected)
+            tally.scored += scored.num_rows
+            tally.rejected += rejected.num_rows
+            progress.advance(prepared.batch.num_rows)
+            maybe_crash(tally.parts_this_run)
+        if unread:
+            rejects.write(unread_rejects(unread, planned.rejects))
+            tally.rejected += len(unread)
+    return tally

@@ -1,0 +1,90 @@
+"""Errors of the online server, and the one renderer every transport uses.
+
+Each error carries its HTTP status as a class attribute (`service.runtime.errors`);
+`render_error` is the single table from error to status, headers and JSON body, so
+the lean front, the FastAPI routes and the BentoML API answer a failure alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from http import HTTPStatus
+
+from export.errors import ExportError
+from service.runtime.errors import InvalidInput, ServiceError
+from service.serving import jsonio
+
+
+class TooLarge(ServiceError):
+    """A request body beyond the configured size bound."""
+
+    status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
+
+
+class NotFound(ServiceError):
+    status = HTTPStatus.NOT_FOUND
+
+
+class UnknownModel(NotFound):
+    """A model or version this service does not serve."""
+
+
+class Forbidden(ServiceError):
+    """A missing or wrong admin token."""
+
+    status = HTTPStatus.FORBIDDEN
+
+
+class NotReady(ServiceError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class DeadlineExceeded(ServiceError):
+    """A request not answered within its deadline."""
+
+    status = HTTPStatus.GATEWAY_TIMEOUT
+
+
+class Overloaded(ServiceError):
+    """The queue is at its bound; the client should retry after a pause."""
+
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after_s)}
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """An error as every transport sends it: status, extra headers, JSON body."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def error_status(err: BaseException) -> int:
+    """The HTTP status of any error: ours carry it; anything else is a 500."""
+    if isinstance(err, ServiceError | ExportError):
+        return int(err.status)
+    return int(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
+def render_error(err: BaseException) -> ErrorAnswer:
+    """`{"error": message}` with the error's status and headers (e.g. Retry-After).
+
+    An error that is not ours is a bug: its type is named so the log and the client
+    can tell it from a refusal.
+    """
+    status = error_status(err)
+    message = str(err)
+    if not isinstance(err, ServiceError | ExportError):
+        message = f"internal error: {type(err).__name__}: {err}"
+    headers = dict(getattr(err, "headers", None) or {})
+    return ErrorAnswer(status, jsonio.dumps({"error": message}), headers)
+
+
+def invalid(message: str) -> ErrorAnswer:
+    """A 400 for a request the framework refused before any handler ran."""
+    return render_error(InvalidInput(message))

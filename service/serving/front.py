@@ -1,0 +1,138 @@
+"""A lean ASGI front for the inference paths, outside BentoML's per-request stack.
+
+`POST /predict` and `POST /v2/models/{name}[/versions/{v}]/infer` are answered
+here; every other request passes through to BentoML unchanged. BentoML wraps
+each request in a metrics middleware, a tracing middleware, a timeout task, a
+request context and then a mounted FastAPI router; on 2 cores that stack cost
+more than the model (see docs/benchmarks.md). The front does the same work the
+routes do, through the same data plane (`service.serving.handlers`), with its own
+request metrics, a body size bound and a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from service.serving import handlers
+from service.serving.errors import DeadlineExceeded, TooLarge
+from service.serving.handlers import Answer
+from service.serving.protocol import HEADER
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+#: (endpoint, HTTP status, seconds) for each request the front answered
+OnRequest = Callable[[str, int, float], None]
+
+PREDICT, INFER = "/predict", "/v2/infer"
+_MODELS, _INFER = "/v2/models/", "/infer"
+_HEADER = HEADER.lower().encode()
+
+
+class ClientGone(Exception):
+    """The client closed the connection before its request body arrived."""
+
+
+class InferenceFront:
+    """ASGI middleware: answers the inference paths itself, passes the rest to `app`.
+
+    `state` is where the service puts its `ModelSet` (`state.models`) once loaded.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        state: Any,
+        timeout_s: float,
+        max_body_bytes: int,
+        on_request: OnRequest | None = None,
+    ) -> None:
+        self.app = app
+        self.state = state
+        self.timeout_s = timeout_s
+        self.max_body_bytes = max_body_bytes
+        self.on_request = on_request
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = match(scope) if scope["type"] == "http" else None
+        if route is None:
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                answer = await self._answer(route, scope, receive)
+        except ClientGone:
+            return
+        except TimeoutError:
+            answer = handlers.error_answer(
+                DeadlineExceeded(f"not answered within {self.timeout_s:g} s"), route[0]
+            )
+        await _send(send, answer)
+        if self.on_request is not None:
+            self.on_request(route[0], answer.status, time.perf_counter() - started)
+
+    async def _answer(
+        self, route: tuple[str, str | None, str | None], scope: Scope, receive: Receive
+    ) -> Answer:
+        endpoint, name, version = route
+        try:
+            raw = await _read_body(receive, self.max_body_bytes)
+        except TooLarge as err:
+            return handlers.error_answer(err, endpoint)
+        models = getattr(self.state, "models", None)
+        if endpoint == PREDICT:
+            return await handlers.predict_answer(models, raw)
+        return await handlers.infer_answer(models, str(name), version, raw, _header(scope))
+
+
+def match(scope: Scope) -> tuple[str, str | None, str | None] | None:
+    """`(endpoint, model, version)` for an inference request, else None."""
+    if scope.get("method") != "POST":
+        return None
+    path: str = scope["path"]
+    if path == PREDICT:
+        return PREDICT, None, None
+    if not (path.startswith(_MODELS) and path.endswith(_INFER)):
+        return None
+    parts = path[len(_MODELS) : -len(_INFER)].split("/")
+    if len(parts) == 1 and parts[0]:
+        return INFER, parts[0], None
+    if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
+        return INFER, parts[0], parts[2]
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"request body: larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _header(scope: Scope) -> str | None:
+    for key, value in scope["headers"]:
+        if key == _HEADER:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _send(send: Send, answer: Answer) -> None:
+    headers = [(k.lower().encode(), v.encode()) for k, v in answer.headers.items()]
+    headers.append((b"content-length", str(len(answer.body)).encode()))
+    await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+    await send({"type": "http.response.body", "body": answer.body})

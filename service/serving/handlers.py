@@ -1,0 +1,150 @@
+"""The data plane: what each inference endpoint does, free of any web framework.
+
+Every transport — the lean ASGI front, the FastAPI routes, the BentoML API —
+hands the raw request here and sends back the `Answer` it gets, so a body is
+framed, validated, scored and its errors rendered one way only.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from service.runtime.errors import InvalidInput, ServiceError
+from service.runtime.text import TEXT_INPUT
+from service.runtime.text.inputs import texts_from_json
+from service.runtime.validation import to_arrays
+from service.serving import jsonio
+from service.serving.errors import NotReady, render_error
+from service.serving.models import ModelSet, ServedModel
+from service.serving.protocol import encode_response, parse_request, read_body
+from service.serving.protocol.response import JSON, VERSION_HEADER
+
+log = logging.getLogger("ferry.service")
+CONTENT_TYPE = "content-type"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A response as every transport sends it."""
+
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
+    """`POST /predict` from its raw body."""
+    try:
+        result = await predict_body(ready(models), jsonio.loads(raw))
+    except Exception as err:  # one bad request must never take the server down
+        return error_answer(err, "/predict")
+    headers = {CONTENT_TYPE: JSON, VERSION_HEADER: result["model_version"]}
+    return Answer(200, jsonio.dumps(result), headers)
+
+
+async def infer_answer(
+    models: ModelSet | None, name: str, version: str | None, raw: bytes, header: str | None
+) -> Answer:
+    """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body and the
+    `Inference-Header-Content-Length` header (binary extension) if any."""
+    try:
+        body, binary = read_body(raw, header)
+        content, media, headers = await v2_infer(ready(models), name, version, body, binary)
+    except Exception as err:
+        return error_answer(err, f"/v2/models/{name}/infer")
+    return Answer(200, content, {CONTENT_TYPE: media, **headers})
+
+
+def error_answer(err: Exception, where: str) -> Answer:
+    """The rendered error; an error that is not a refusal of ours is logged with its trace."""
+    rendered = render_error(err)
+    if not isinstance(err, ServiceError) and rendered.status >= 500:
+        log.exception("%s failed", where, exc_info=err)
+    return Answer(rendered.status, rendered.body, {CONTENT_TYPE: JSON, **rendered.headers})
+
+
+def ready(models: ModelSet | None) -> ModelSet:
+    if models is None:
+        raise NotReady("the service is still loading its models")
+    return models
+
+
+async def predict_body(models: ModelSet, body: Any) -> dict[str, Any]:
+    """The typed endpoint's body: `{"inputs": {name: nested list}, "model": name?}`,
+    or `{"texts": [...], "model": name?}` for a text model."""
+    if not isinstance(body, dict):
+        raise InvalidInput(f"request body: expected a JSON object, got {type(body).__name__}")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise InvalidInput(f"model: expected a model name, got {model!r}")
+    return await predict(models, model, body.get("inputs"), body.get("texts"))
+
+
+async def predict(
+    models: ModelSet, model: str | None, inputs: Any, texts: Any = None
+) -> dict[str, Any]:
+    """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`.
+
+    Text models also take `{"texts": [...]}` (the same as `{"inputs": {"text": [...]}}`).
+    """
+    served = models.get(model)
+    max_rows = models.batching.max_rows_per_request
+    if served.runtime.text is not None:
+        results = await served.infer_texts(text_payload(served, inputs, texts, max_rows))
+        return typed_response(served, results)
+    if texts is not None:
+        names = [spec.name for spec in served.runtime.signature.inputs]
+        raise InvalidInput(
+            f"texts: model {served.runtime.name!r} takes tensors {names}, not texts; send inputs"
+        )
+    if not isinstance(inputs, dict):
+        raise InvalidInput(
+            f"inputs: expected an object of named tensors, got {type(inputs).__name__}"
+        )
+    arrays = to_arrays(inputs, served.runtime.signature, max_rows)
+    results = await served.infer(arrays)
+    return typed_response(served, results)
+
+
+def text_payload(served: ServedModel, inputs: Any, texts: Any, max_rows: int) -> list[str]:
+    """The texts of a typed request to a text model, from `texts` or `inputs.text`."""
+    if texts is not None:
+        if inputs is not None:
+            raise InvalidInput("texts: give either texts or inputs, not both")
+        return texts_from_json(texts, "texts", max_rows)
+    if not isinstance(inputs, dict) or set(inputs) != {TEXT_INPUT}:
+        got = sorted(inputs) if isinstance(inputs, dict) else type(inputs).__name__
+        raise InvalidInput(
+            f"texts: model {served.runtime.name!r} takes text: send "
+            f'{{"texts": [...]}} or {{"inputs": {{"{TEXT_INPUT}": [...]}}}}, got inputs {got}'
+        )
+    return texts_from_json(inputs[TEXT_INPUT], f"inputs.{TEXT_INPUT}", max_rows)
+
+
+def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[str, Any]:
+    runtime = served.runtime
+    body: dict[str, Any] = {
+        "model_name": runtime.name,
+        "model_version": runtime.version,
+        "outputs": {name: value.tolist() for name, value in results.items()},
+        "predictions": None,
+    }
+    indices = runtime.label_indices(results)
+    if indices is not None:
+        body["predictions"] = [runtime.manifest.labels[i] for i in indices]
+    return body
+
+
+async def v2_infer(
+    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+) -> tuple[bytes, str, dict[str, str]]:
+    """V2 inference on a framed body: JSON and binary tensors in and out."""
+    served = models.get(name, version)
+    runtime = served.runtime
+    request = parse_request(body, binary, runtime.interface, models.batching.max_rows_per_request)
+    results = await served.infer(request.arrays)
+    return encode_response(runtime, results, request)

@@ -1,0 +1,133 @@
+"""HTTP routes beside BentoML's own: Open Inference Protocol V2 and ferry's status.
+
+The app is plain FastAPI so it can be tested without a BentoML server; the
+BentoML service mounts it and puts its `ModelSet` into `app.state.models`.
+Every model path also exists under `/versions/{version}`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from export.errors import ExportError
+from service.runtime.errors import InvalidInput, ServiceError
+from service.serving import handlers
+from service.serving.errors import Forbidden, NotFound
+from service.serving.models import ModelSet
+from service.serving.protocol import HEADER, model_config, model_metadata, server_metadata
+from service.serving.protocol.response import VERSION_HEADER
+from service.serving.refresh import Refresher
+
+MODEL = "/v2/models/{name}"
+VERSION = "/v2/models/{name}/versions/{version}"
+
+
+def build_app() -> FastAPI:
+    app = FastAPI(title="ferry", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_exception_handler(ServiceError, _error)
+    app.add_exception_handler(ExportError, _error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/v2")
+    async def server() -> dict[str, Any]:
+        return server_metadata()
+
+    @app.get("/v2/health/live")
+    async def live() -> dict[str, bool]:
+        return {"live": True}
+
+    @app.get("/v2/health/ready")
+    async def ready(request: Request) -> Response:
+        ok = _models(request).ready()
+        return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
+
+    @app.get(MODEL)
+    @app.get(VERSION)
+    async def metadata(request: Request, name: str, version: str | None = None) -> Response:
+        models = _models(request)
+        runtime = models.get(name, version).runtime
+        versions = sorted(models.entries[name].versions, key=lambda v: (len(v), v))
+        return JSONResponse(
+            model_metadata(runtime, versions), headers={VERSION_HEADER: runtime.version}
+        )
+
+    @app.get(MODEL + "/ready")
+    @app.get(VERSION + "/ready")
+    async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
+        models = _models(request)
+        if name in models.errors and name not in models.entries:
+            return JSONResponse({"name": name, "ready": False}, status_code=503)
+        models.get(name, version)  # 404 for a model or version not served here
+        return JSONResponse({"name": name, "ready": True})
+
+    @app.get(MODEL + "/config")
+    @app.get(VERSION + "/config")
+    async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
+        models = _models(request)
+        b = models.batching
+        return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
+
+    @app.post(MODEL + "/infer")
+    @app.post(VERSION + "/infer")
+    async def infer(request: Request, name: str, version: str | None = None) -> Response:
+        raw = await request.body()
+        models = getattr(request.app.state, "models", None)
+        answer = await handlers.infer_answer(
+            models, name, version, raw, request.headers.get(HEADER)
+        )
+        return to_response(answer)
+
+    @app.get("/status")
+    async def status(request: Request) -> dict[str, Any]:
+        refresher: Refresher | None = getattr(request.app.state, "refresher", None)
+        refresh = refresher.status() if refresher else None
+        return {**_models(request).status(), "refresh": refresh}
+
+    @app.post("/admin/refresh")
+    async def refresh(request: Request) -> dict[str, Any]:
+        refresher: Refresher = request.app.state.refresher
+        check_token(request.headers.get("Authorization"), request.app.state.admin_token)
+        results = await refresher.refresh(retry_failed=True)
+        return {"results": [asdict(r) for r in results], **refresher.status()}
+
+    return app
+
+
+def check_token(authorization: str | None, token: str) -> None:
+    """Admin calls need `Authorization: Bearer <FERRY_ADMIN_TOKEN>`; no token set, no endpoint."""
+    if not token:
+        raise NotFound("admin endpoints are disabled: set FERRY_ADMIN_TOKEN to enable them")
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        raise Forbidden("Authorization: expected 'Bearer <admin token>'")
+
+
+def to_response(answer: handlers.Answer) -> Response:
+    """A data-plane answer as a Starlette response (FastAPI routes, the BentoML API)."""
+    return Response(answer.body, status_code=answer.status, headers=answer.headers)
+
+
+def _models(request: Request) -> ModelSet:
+    models: ModelSet = request.app.state.models
+    return models
+
+
+async def _error(_: Request, err: Exception) -> Response:
+    return to_response(handlers.error_answer(err, "route"))
+
+
+async def _validation_error(_: Request, err: Exception) -> Response:
+    assert isinstance(err, RequestValidationError)
+    first = err.errors()[0] if err.errors() else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return to_response(
+        handlers.error_answer(
+            InvalidInput(f"{where}: {first.get('msg', 'invalid request')}"), "route"
+        )
+    )

@@ -1,0 +1,37 @@
+"""A text request on its way to the batcher: tokenised once, submitted by length bucket."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import numpy as np
+
+from service.runtime.text.tokenizer import TextTokenizer
+from service.serving.batcher import Arrays, Batcher
+
+INLINE_CHARS = 2000  # about 0.5 ms of tokenising; more goes to a worker thread
+
+
+async def infer_texts(
+    batcher: Batcher, tokenizer: TextTokenizer, bounds: tuple[int, ...], texts: Sequence[str]
+) -> Arrays:
+    """Outputs for validated `texts`, row for row.
+
+    Tokenising here, on the request path and before queueing, tells the batcher
+    each request's length, so it can keep buckets apart.
+    """
+    if sum(map(len, texts)) <= INLINE_CHARS:
+        tokens = tokenizer.encode(texts)
+    else:
+        # A long request (measured: 1024 texts of 128 tokens, 1.2 s) would stall every
+        # other request on the event loop; a thread costs ~0.2 ms, so only when it pays.
+        tokens = await asyncio.to_thread(tokenizer.encode, texts)
+    parts = tokens.parts(bounds, batcher.max_batch_size)
+    if len(parts) == 1:
+        return await batcher.submit(tokenizer.feeds(tokens), bucket=parts[0][1])
+    results = await asyncio.gather(
+        *(batcher.submit(tokenizer.feeds(tokens.take(rows)), bucket=b) for rows, b in parts)
+    )
+    order = np.argsort(np.concatenate([rows for rows, _ in parts]))
+    return {name: np.concatenate([r[name] for r in results])[order] for name in results[0]}
