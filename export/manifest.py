@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,16 +89,16 @@ class Manifest:
         """Raise `IntegrityError` unless every listed file has its recorded sha256."""
         if MODEL_FILE not in self.files:
             raise ManifestError(f"manifest of {self.name}:{self.version} lists no {MODEL_FILE}")
-        for name, expected in self.files.items():
-            path = folder / name
-            if not path.is_file():
-                raise IntegrityError(f"{self.name}:{self.version}: file {name!r} is missing")
-            actual = sha256_file(path)
-            if actual != expected:
-                raise IntegrityError(
-                    f"{self.name}:{self.version}: sha256 of {name!r} is {actual}, "
-                    f"manifest says {expected}; refusing to load a modified artifact"
-                )
+        bad = first_mismatch(folder, self.files)
+        if bad is None:
+            return
+        name, actual = bad
+        if actual is None:
+            raise IntegrityError(f"{self.name}:{self.version}: file {name!r} is missing")
+        raise IntegrityError(
+            f"{self.name}:{self.version}: sha256 of {name!r} is {actual}, "
+            f"manifest says {self.files[name]}; refusing to load a modified artifact"
+        )
 
 
 def sha256_file(path: Path) -> str:
@@ -106,6 +107,19 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def first_mismatch(folder: Path, expected: Mapping[str, str]) -> tuple[str, str | None] | None:
+    """The first of `expected`'s files (name → sha256) in `folder` that is missing (digest
+    None) or has another sha256 (its actual digest); None when every one matches."""
+    for name, digest in expected.items():
+        path = folder / name
+        if not path.is_file():
+            return name, None
+        actual = sha256_file(path)
+        if actual != digest:
+            return name, actual
+    return None
 
 
 def atomic_write_text(path: Path, text: str) -> None:

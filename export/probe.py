@@ -18,6 +18,7 @@ from export.errors import ExportError
 from export.registry import Artifact
 from export.signature import Signature, TensorSpec
 from export.texts import HELD_OUT_TEXTS
+from export.tokenizer import TokenizerSpec
 
 Feeds = dict[str, np.ndarray]
 RANDOM_ROWS = 256
@@ -43,9 +44,9 @@ def probe_batches(
     manifest = artifact.manifest
     if inputs is not None:
         return _split(_checked(manifest.signature, inputs), batch), GIVEN
-    tokenizer = manifest.preprocessing.get("tokenizer")
-    if isinstance(tokenizer, dict):
-        return text_batches(artifact.path, tokenizer, list(HELD_OUT_TEXTS), batch), TEXTS
+    spec = TokenizerSpec.from_manifest(manifest)
+    if spec is not None:
+        return text_batches(artifact.path, spec, list(HELD_OUT_TEXTS), batch), TEXTS
     rng = np.random.default_rng(seed)
     rows = {
         spec.name: _random(spec, manifest.preprocessing, rng) for spec in manifest.signature.inputs
@@ -62,26 +63,13 @@ def load_inputs(path: Path) -> dict[str, np.ndarray]:
         raise ExportError(f"{path}: cannot read input rows: {err}") from err
 
 
-def text_batches(folder: Path, spec: dict[str, Any], texts: list[str], batch: int) -> list[Feeds]:
+def text_batches(folder: Path, spec: TokenizerSpec, texts: list[str], batch: int) -> list[Feeds]:
     """`texts` tokenised by the artifact's tokenizer file, as the service does it."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(folder / str(spec["file"])))
-    tokenizer.enable_truncation(int(spec["max_length"]))
-    pad_id = int(spec.get("pad_id", 0))
-    tokenizer.enable_padding(pad_id=pad_id, pad_token=tokenizer.id_to_token(pad_id) or "[PAD]")
-    batches = []
-    for start in range(0, len(texts), batch):
-        encodings = tokenizer.encode_batch(texts[start : start + batch])
-        batches.append(
-            {
-                str(spec["input_ids"]): np.array([e.ids for e in encodings], dtype=np.int64),
-                str(spec["attention_mask"]): np.array(
-                    [e.attention_mask for e in encodings], dtype=np.int64
-                ),
-            }
-        )
-    return batches
+    tokenizer = spec.load(folder)
+    return [
+        spec.feeds(*spec.encode(tokenizer, texts[start : start + batch]))
+        for start in range(0, len(texts), batch)
+    ]
 
 
 def _checked(signature: Signature, inputs: dict[str, np.ndarray]) -> Feeds:

@@ -33,12 +33,8 @@ import pyarrow.parquet as pq
 
 from export.manifest import Manifest
 from export.registry import Registry
-from service.runtime import ModelRuntime
-from service.runtime.settings import RuntimeSettings
-from service.scoring.columns import plan_columns
-from service.scoring.convert import prepare
-from service.scoring.job import ScoreJob, run_local
-from service.scoring.reader import Source
+from service.runtime import ModelRuntime, RuntimeSettings
+from service.scoring import ScoreJob, Source, plan_columns, prepare, run_local
 
 ROW_GROUP = 65536
 LOCAL_GOAL = 0.85
@@ -180,8 +176,7 @@ def local_job(job: ScoreJob) -> dict[str, float]:
 
 def ray_job(job: ScoreJob) -> tuple[float, float, float]:
     """(rows/s, job seconds, Ray start seconds) of the Ray engine on `job`."""
-    from service.scoring.ray_engine import connect, run_ray
-    from service.scoring.settings import ScoreSettings
+    from service.scoring import ScoreSettings, connect, run_ray
 
     settings = ScoreSettings()
     started = time.perf_counter()

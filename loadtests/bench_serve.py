@@ -23,7 +23,7 @@ from loadtests import payloads
 from loadtests.load import LoadResult, merge, run_load
 from loadtests.raw import CPU, raw_bench
 from loadtests.servers import FERRY, Started, running_server
-from service.runtime.providers import GPU_PROVIDERS
+from service.runtime import GPU_PROVIDERS
 
 LEVELS = (1, 8, 32, 64)
 

@@ -31,10 +31,7 @@ from loadtests.servers import FERRY, running_server
 from loadtests.text_corpus import Corpus
 from loadtests.text_raw import batches, sentences_per_s
 from loadtests.text_serve import Client, Served
-from service.runtime import ModelRuntime
-from service.runtime.settings import RuntimeSettings
-from service.runtime.text import bucket_bounds
-from service.runtime.text.settings import TextSettings
+from service.runtime import ModelRuntime, RuntimeSettings, TextSettings, bucket_bounds
 
 GOAL = 0.70
 LENGTHS = (16, 128)

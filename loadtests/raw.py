@@ -13,8 +13,7 @@ import onnxruntime as ort
 
 from export.signature import Signature
 from loadtests.payloads import sample_inputs
-from service.runtime.providers import with_options
-from service.runtime.settings import RuntimeSettings
+from service.runtime import RuntimeSettings, open_runtime_session
 
 BATCH_SIZES = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 CPU = ("CPUExecutionProvider",)
@@ -41,11 +40,8 @@ def raw_bench(
     With `io_binding` the inputs are copied to the device once and outputs stay
     there, so a GPU figure is the model's, not the PCIe bus's.
     """
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    wanted = with_options(list(providers), signature, RuntimeSettings())
-    session = ort.InferenceSession(str(model_path), options, providers=wanted)
-    actual = list(session.get_providers())
+    settings = RuntimeSettings(providers=list(providers), intra_op_threads=threads)
+    session, actual = open_runtime_session(model_path, settings, signature, "raw")
     device = (
         "cuda" if actual[0] in ("CUDAExecutionProvider", "TensorrtExecutionProvider") else "cpu"
     )

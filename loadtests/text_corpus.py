@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from tokenizers import Tokenizer
 
-from service.runtime.text import TextTokenizer
+from service.runtime import TextTokenizer
 
 
 def whole_words(tokenizer: Tokenizer, limit: int = 2000) -> list[str]:

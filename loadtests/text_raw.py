@@ -7,8 +7,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from service.runtime.text import TextTokenizer, Tokens, bucket_of
-from service.runtime.text.padding import pad_to
+from service.runtime import TextTokenizer, Tokens, bucket_of, pad_to
 
 Feeds = dict[str, np.ndarray]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,15 +102,21 @@ BUNDLED: dict[str, Callable[[], Table]] = {"sklearn:breast_cancer": load_breast_
 
 
 def _read(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() in _READERS and not path.is_file():
+        raise DataError(f"{path}: no such file")
+    return parse_frame(path, path.read_bytes() if path.suffix.lower() in _READERS else b"")
+
+
+def parse_frame(path: Path, content: bytes) -> pd.DataFrame:
+    """The rows of a CSV or Parquet file's `content` (named by `path`), or `DataError` saying
+    why not: unsupported type, empty file, unreadable, or no data rows."""
     reader = _READERS.get(path.suffix.lower())
     if reader is None:
         raise DataError(f"{path}: unsupported file type {path.suffix!r}; use {', '.join(_READERS)}")
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    if not content:
         raise DataError(f"{path}: the file is empty")
     try:
-        frame = reader(path)
+        frame = reader(io.BytesIO(content))
     except pd.errors.EmptyDataError as err:
         raise DataError(f"{path}: the file is empty") from err
     except (ValueError, OSError) as err:

@@ -9,6 +9,24 @@ scoring packages.
 """
 
 from service.runtime.model import ModelRuntime, example_inputs
+from service.runtime.providers import GPU_PROVIDERS
+from service.runtime.session import open_runtime_session, session_config
 from service.runtime.settings import RuntimeSettings
+from service.runtime.text import TextTokenizer, Tokens, bucket_bounds, bucket_of
+from service.runtime.text.padding import pad_to
+from service.runtime.text.settings import TextSettings
 
-__all__ = ["ModelRuntime", "RuntimeSettings", "example_inputs"]
+__all__ = [
+    "GPU_PROVIDERS",
+    "ModelRuntime",
+    "RuntimeSettings",
+    "TextSettings",
+    "TextTokenizer",
+    "Tokens",
+    "bucket_bounds",
+    "bucket_of",
+    "example_inputs",
+    "open_runtime_session",
+    "pad_to",
+    "session_config",
+]

@@ -1,60 +1,40 @@
-"""The models one service process serves: per model, the alias's version and any others kept.
+"""The models one service process serves, and their life cycle: load → warm → swap → drain → retire.
 
-Each loaded version has its own ONNX Runtime session and batcher, so traffic to
-one model (or version) never waits in another's batch. A model's entry is an
-immutable snapshot replaced as a whole, so a reader sees the old set or the new.
-A text model's batcher keeps length buckets apart and pads to the batch's longest.
+Per model, the version its alias names and any others the policy keeps
+(`FERRY_VERSIONS`), each with its own session and batcher (`service.serving.served`).
+The model set owns every change to that map: `update` loads and warms a model's new
+versions in a worker thread, swaps the model's entry in one step, then retires the
+versions it no longer keeps once their queued and running batches have drained.
+When to update is the refresher's call (`service.serving.refresh`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass, field
-
-import numpy as np
+from dataclasses import dataclass
 
 from export.errors import ExportError
 from export.registry import Registry
-from service.runtime import ModelRuntime
 from service.runtime.errors import ModelLoadError
 from service.runtime.settings import RuntimeSettings
-from service.runtime.text import TEXT_INPUT, bucket_bounds
-from service.runtime.text.padding import padded_join
 from service.runtime.text.settings import TextSettings
-from service.serving.batcher import Batcher, BatchHook
+from service.serving.batcher import BatchHook
 from service.serving.errors import NotReady, UnknownModel
+from service.serving.served import ModelEntry, ServedModel, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
-from service.serving.texts import infer_texts
+
+__all__ = ["ModelEntry", "ModelSet", "ServedModel", "Target"]
 
 log = logging.getLogger("ferry.service")
 
 
-@dataclass
-class ServedModel:
-    """A runtime and the batcher that feeds it (with a text model's length buckets)."""
-
-    runtime: ModelRuntime
-    batcher: Batcher
-    buckets: tuple[int, ...] = ()
-
-    async def infer(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Outputs for inputs validated against `runtime.interface`."""
-        if self.runtime.text is None:
-            return await self.batcher.submit(inputs)
-        return await self.infer_texts(inputs[TEXT_INPUT].tolist())
-
-    async def infer_texts(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """A text model's outputs for validated strings, one row per text."""
-        assert self.runtime.text is not None, f"{self.runtime.name} is not a text model"
-        return await infer_texts(self.batcher, self.runtime.text, self.buckets, texts)
-
-
 @dataclass(frozen=True)
-class ModelEntry:
-    """One model: the version its alias names and every version kept loaded."""
+class Target:
+    """What the registry wants loaded for one model: the alias's version and all kept ones."""
 
-    default: ServedModel
-    versions: dict[str, ServedModel] = field(default_factory=dict)
+    default: str
+    versions: tuple[str, ...]
 
 
 class ModelSet:
@@ -76,6 +56,7 @@ class ModelSet:
         self.registry = Registry(self.registry_settings.registry)
         self.entries: dict[str, ModelEntry] = {}
         self.errors: dict[str, str] = {}
+        self._retiring: set[asyncio.Task[None]] = set()
 
     @property
     def models(self) -> dict[str, ServedModel]:
@@ -100,8 +81,23 @@ class ModelSet:
             extra = set()
         return sorted(extra | {default}, key=lambda v: (len(v), v))
 
+    def target(self, name: str) -> Target:
+        """What the registry wants loaded for `name` now."""
+        _, default = self.registry.resolve(f"{name}@{self.registry_settings.alias}")
+        return Target(default, tuple(self.wanted_versions(name, default)))
+
+    def serves(self, name: str, target: Target) -> bool:
+        """Whether `name`'s entry already is `target`."""
+        entry = self.entries.get(name)
+        return (
+            entry is not None
+            and entry.default.runtime.version == target.default
+            and sorted(entry.versions) == sorted(target.versions)
+        )
+
     def load_all(self) -> None:
-        """Load every wanted model; a model that fails is reported, not fatal to the others."""
+        """Load every wanted model at start-up; a model that fails is reported, not fatal
+        to the others."""
         for name in self.wanted():
             try:
                 self.entries[name] = self.load_entry(name)
@@ -110,43 +106,42 @@ class ModelSet:
                 self.errors[name] = str(err)
                 log.error("model %s not loaded: %s", name, err)
 
-    def load_entry(self, name: str, reuse: ModelEntry | None = None) -> ModelEntry:
-        """Load the alias's version and the policy's others, reusing already loaded ones."""
-        _, default = self.registry.resolve(f"{name}@{self.registry_settings.alias}")
+    def load_entry(
+        self, name: str, reuse: ModelEntry | None = None, target: Target | None = None
+    ) -> ModelEntry:
+        """Load → warm: the target's versions, reusing those `reuse` already has loaded."""
+        target = target or self.target(name)
         loaded = dict(reuse.versions) if reuse else {}
-        versions = {
-            v: loaded.get(v) or self.load_version(name, v)
-            for v in self.wanted_versions(name, default)
-        }
-        return ModelEntry(versions[default], versions)
+        versions = {v: loaded.get(v) or self.load_version(name, v) for v in target.versions}
+        return ModelEntry(versions[target.default], versions)
 
     def load_version(self, name: str, version: str) -> ServedModel:
-        runtime = ModelRuntime.load(
-            self.registry.get(f"{name}:{version}", verify=False),
-            self.runtime_settings,
-            warm_up=False,
+        artifact = self.registry.get(f"{name}:{version}", verify=False)  # the runtime verifies
+        return serve_version(
+            artifact, self.runtime_settings, self.batching, self.text_settings, self.on_batch
         )
-        b = self.batching
-        buckets: tuple[int, ...] = ()
-        if runtime.text is None:
-            runtime.warm_up(self.runtime_settings.warmup_rows)
-        else:
-            buckets = bucket_bounds(self.text_settings.buckets, runtime.text.max_length)
-            # Every bucket's shapes at the sizes batches take alone and under load.
-            runtime.warm_up((1, b.max_batch_size), buckets)
-        log.info("loaded %s version %s on %s", name, version, runtime.providers)
-        batcher = Batcher(
-            runtime.run,
-            f"{name}:{version}",
-            max_batch_size=b.max_batch_size,
-            max_latency_ms=b.max_latency_ms,
-            max_queue_rows=b.max_queue_rows,
-            retry_after_s=b.retry_after_s,
-            on_batch=self.on_batch,
-            join=padded_join(runtime.text.pads()) if runtime.text else None,
-            inline_below_ms=b.inline_below_ms,
-        )
-        return ServedModel(runtime, batcher, buckets)
+
+    async def update(self, name: str, target: Target) -> ModelEntry:
+        """Bring `name` to `target`: load and warm its new versions in a worker thread,
+        swap the entry in one step, then drain and retire the versions no longer kept.
+
+        Raises if loading fails; the entry it had keeps serving untouched."""
+        old = self.entries.get(name)
+        fresh = await asyncio.to_thread(self.load_entry, name, old, target)
+        self.entries[name] = fresh  # the swap: one reference, read by every request
+        self.errors.pop(name, None)
+        self._retire(old, fresh)
+        return fresh
+
+    def _retire(self, old: ModelEntry | None, fresh: ModelEntry) -> None:
+        """Close the batchers of versions `fresh` dropped once their batches finish."""
+        if old is None:
+            return
+        for version, served in old.versions.items():
+            if fresh.versions.get(version) is not served:
+                task = asyncio.get_running_loop().create_task(served.batcher.close())
+                self._retiring.add(task)
+                task.add_done_callback(self._retiring.discard)
 
     def get(self, name: str | None, version: str | None = None) -> ServedModel:
         if name is None:
@@ -189,6 +184,9 @@ class ModelSet:
         }
 
     async def close(self) -> None:
+        """Drain and stop every batcher, those being retired included."""
+        if self._retiring:
+            await asyncio.wait(set(self._retiring))
         for entry in self.entries.values():
             for served in entry.versions.values():
                 await served.batcher.close()

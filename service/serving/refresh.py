@@ -1,9 +1,9 @@
-"""Hot swap: follow alias moves without dropping a request.
+"""When to follow alias moves: polls, the admin call, and versions not to retry.
 
-For each model whose alias (or kept versions) changed: load the new version in a
-worker thread (sha256 verified, warmed up), swap the model's entry in one step,
-then retire the old sessions once their queued and running batches finish. If
-loading fails, the old version keeps serving and the failure is recorded.
+The refresher decides when a model is brought in line with the registry; the
+model set does it (`ModelSet.update`: load → warm → swap → drain → retire), so no
+request is dropped. If loading fails, the old version keeps serving, the failure
+is recorded, and polls do not retry that version until its alias moves again.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from export.errors import ExportError
 from service.runtime.errors import ModelLoadError
-from service.serving.models import ModelEntry, ModelSet
+from service.serving.models import ModelSet
 
 log = logging.getLogger("ferry.service")
 
@@ -42,7 +42,6 @@ class Refresher:
         # model -> (version that failed, why); polls do not retry that version
         self._failed: dict[str, tuple[str, str]] = {}
         self._lock = asyncio.Lock()
-        self._retiring: set[asyncio.Task[None]] = set()
 
     async def refresh(self, retry_failed: bool = False) -> list[RefreshResult]:
         """Check every wanted model once; return what changed or failed."""
@@ -72,51 +71,33 @@ class Refresher:
 
     async def _refresh_model(self, name: str, retry_failed: bool) -> RefreshResult | None:
         models = self.models
-        entry = models.entries.get(name)
         try:
-            _, target = models.registry.resolve(f"{name}@{models.registry_settings.alias}")
-            wanted = models.wanted_versions(name, target)
+            target = models.target(name)
         except ExportError as err:
-            log.warning(
-                "model %s: cannot resolve %s: %s", name, models.registry_settings.alias, err
-            )
+            alias = models.registry_settings.alias
+            log.warning("model %s: cannot resolve %s: %s", name, alias, err)
             return None
-        if entry is not None and _serves(entry, target, wanted):
+        if models.serves(name, target):
             self._failed.pop(name, None)  # the alias came back to what is serving
             return None
-        if name in self._failed and self._failed[name][0] == target and not retry_failed:
+        failed = self._failed.get(name)
+        if failed is not None and failed[0] == target.default and not retry_failed:
             return None
+        entry = models.entries.get(name)
         old = entry.default.runtime.version if entry else None
         try:
-            fresh = await asyncio.to_thread(models.load_entry, name, entry)
+            fresh = await models.update(name, target)
         except (ExportError, ModelLoadError) as err:
-            self._failed[name] = (target, str(err))
+            self._failed[name] = (target.default, str(err))
             log.error(
                 "model %s: refresh to version %s failed, %s keeps serving: %s",
                 name,
-                target,
+                target.default,
                 old,
                 err,
             )
-            return RefreshResult(name, old, target, str(err))
-        models.entries[name] = fresh  # the swap: one reference, read by every request
-        models.errors.pop(name, None)
+            return RefreshResult(name, old, target.default, str(err))
         self._failed.pop(name, None)
-        self._retire(entry, fresh)
-        log.info(
-            "model %s: now serving version %s (was %s)", name, fresh.default.runtime.version, old
-        )
-        return RefreshResult(name, old, fresh.default.runtime.version)
-
-    def _retire(self, old: ModelEntry | None, fresh: ModelEntry) -> None:
-        if old is None:
-            return
-        for version, served in old.versions.items():
-            if fresh.versions.get(version) is not served:
-                task = asyncio.get_running_loop().create_task(served.batcher.close())
-                self._retiring.add(task)
-                task.add_done_callback(self._retiring.discard)
-
-
-def _serves(entry: ModelEntry, target: str, wanted: list[str]) -> bool:
-    return entry.default.runtime.version == target and sorted(entry.versions) == sorted(wanted)
+        new = fresh.default.runtime.version
+        log.info("model %s: now serving version %s (was %s)", name, new, old)
+        return RefreshResult(name, old, new)

@@ -14,6 +14,7 @@ import pytest
 
 from export.probe import text_batches
 from export.registry import Registry
+from export.tokenizer import TokenizerSpec
 from training.errors import DataError
 from training.loop import TrainConfig
 from training.pipeline import publish_trained, train_and_publish
@@ -50,7 +51,9 @@ def test_frozen_head_trains_on_a_csv_and_publishes(tickets_csv: Path, tmp_path: 
     assert m.parity.passed and m.parity.rows == 5 + 16
     texts = ["my parcel never came", "I cannot log in", "you charged me twice", "x" * 900]
     session = ort.InferenceSession(str(artifact.model_path), providers=["CPUExecutionProvider"])
-    batches = text_batches(artifact.path, m.preprocessing["tokenizer"], texts, 4)
+    batches = text_batches(
+        artifact.path, TokenizerSpec.parse(m.preprocessing["tokenizer"]), texts, 4
+    )
     proba = session.run(None, batches[0])[0]
     expected = run_module(trained.module, published_tokenizer(package_dir()), texts)
     np.testing.assert_allclose(proba, expected, atol=1e-5)

@@ -17,6 +17,7 @@ from export.manifest import MODEL_FILE, Manifest, sha256_file
 from export.probe import text_batches
 from export.registry import Artifact, Registry
 from export.texts import HELD_OUT_TEXTS
+from export.tokenizer import TokenizerSpec
 from training.pipeline import load_trained, save_trained
 from training.text.reference import agreement, reference_embeddings
 from training.text.weights import package_dir
@@ -48,7 +49,8 @@ def _session(artifact: Artifact) -> ort.InferenceSession:
 def _onnx(artifact: Artifact, texts: list[str], batch: int = 16) -> np.ndarray:
     """Embeddings from the published graph, tokenised the way the service does it."""
     session = _session(artifact)
-    spec = artifact.manifest.preprocessing["tokenizer"]
+    spec = TokenizerSpec.from_manifest(artifact.manifest)
+    assert spec is not None
     batches = text_batches(artifact.path, spec, texts, batch)
     return np.concatenate([session.run(None, feeds)[0] for feeds in batches])
 
@@ -86,10 +88,12 @@ def test_sequence_axis_is_dynamic(text_embed: tuple[Trained, Artifact]) -> None:
     # one batch padded to its longest text, against each text alone with no padding at all
     together = _onnx(artifact, texts, batch=3)
     alone = _onnx(artifact, texts, batch=1)
-    assert [
-        len(f["input_ids"][0])
-        for f in text_batches(artifact.path, artifact.manifest.preprocessing["tokenizer"], texts, 1)
-    ] == [3, 8, 128]
+    spec = TokenizerSpec.parse(artifact.manifest.preprocessing["tokenizer"])
+    assert [len(f["input_ids"][0]) for f in text_batches(artifact.path, spec, texts, 1)] == [
+        3,
+        8,
+        128,
+    ]
     np.testing.assert_allclose(together, alone, atol=1e-5)
     with torch.no_grad():
         ids = torch.tensor([[101, 7592, 2088, 102]])

@@ -8,12 +8,12 @@ producer can write `.drop.csv.tmp` and rename it when complete.
 from __future__ import annotations
 
 import hashlib
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from training.data import parse_frame
 from training.errors import DataError
 
 SUFFIXES = (".csv", ".parquet", ".pq")
@@ -58,21 +58,8 @@ def read_drop(path: Path) -> Drop:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use {', '.join(SUFFIXES)}")
-    content = path.read_bytes()
-    if not content:
-        raise DataError(f"{path}: the file is empty")
-    try:
-        if suffix == ".csv":
-            frame = pd.read_csv(io.BytesIO(content))
-        else:
-            frame = pd.read_parquet(io.BytesIO(content))
-    except pd.errors.EmptyDataError as err:
-        raise DataError(f"{path}: the file is empty") from err
-    except (ValueError, OSError) as err:
-        raise DataError(f"{path}: cannot read: {err}") from err
-    if len(frame) == 0:
-        raise DataError(f"{path}: no data rows")
-    return Drop(path, hashlib.sha256(content).hexdigest(), frame)
+    content = path.read_bytes()  # read once: the hash covers exactly the rows parsed
+    return Drop(path, hashlib.sha256(content).hexdigest(), parse_frame(path, content))
 
 
 def fingerprint(drops: list[Drop]) -> str:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from export.tokenizer import TOKENIZER_KEY, TokenizerSpec
+
 if TYPE_CHECKING:  # `tokenizers` comes with the text extra; `ferry train tabular` needs none
     from tokenizers import Tokenizer
 
@@ -45,26 +47,17 @@ def pad_id(tokenizer: Tokenizer) -> int:
     return 0 if token_id is None else int(token_id)
 
 
+def spec(tokenizer: Tokenizer) -> TokenizerSpec:
+    """How the service turns texts into this encoder's inputs (the export contract's spec)."""
+    return TokenizerSpec(TOKENIZER_FILE, MAX_LENGTH, INPUT_IDS, ATTENTION_MASK, pad_id(tokenizer))
+
+
 def encode(tokenizer: Tokenizer, texts: Sequence[str]) -> dict[str, np.ndarray]:
     """`input_ids` and `attention_mask` (int64), padded to the longest of `texts`."""
-    encodings = tokenizer.encode_batch(list(texts))
-    longest = max((len(e.ids) for e in encodings), default=0)
-    ids = np.full((len(encodings), longest), pad_id(tokenizer), dtype=np.int64)
-    mask = np.zeros((len(encodings), longest), dtype=np.int64)
-    for row, encoding in enumerate(encodings):
-        ids[row, : len(encoding.ids)] = encoding.ids
-        mask[row, : len(encoding.ids)] = encoding.attention_mask
+    ids, mask = spec(tokenizer).encode(tokenizer, texts)
     return {INPUT_IDS: ids, ATTENTION_MASK: mask}
 
 
 def preprocessing(tokenizer: Tokenizer) -> dict[str, Any]:
     """`manifest.preprocessing` of a text model: how the service turns texts into inputs."""
-    return {
-        "tokenizer": {
-            "file": TOKENIZER_FILE,
-            "max_length": MAX_LENGTH,
-            INPUT_IDS: INPUT_IDS,
-            ATTENTION_MASK: ATTENTION_MASK,
-            "pad_id": pad_id(tokenizer),
-        }
-    }
+    return {TOKENIZER_KEY: spec(tokenizer).to_dict()}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from export.manifest import sha256_file
+from export.manifest import first_mismatch
 from training.errors import TrainingError
 
 #: Upstream revision whose files the package ships.
@@ -45,16 +45,16 @@ def verified_dir(folder: Path | None = None) -> Path:
     Also turns the Hugging Face hub off for this process, so nothing can be
     downloaded behind our back when the files are loaded."""
     folder = Path(folder) if folder is not None else package_dir()
-    for name, expected in EXPECTED_SHA256.items():
+    bad = first_mismatch(folder, EXPECTED_SHA256)
+    if bad is not None:
+        name, actual = bad
         path = folder / name
-        if not path.is_file():
+        if actual is None:
             raise WeightsError(f"{path} is missing; reinstall {PACKAGE}")
-        actual = sha256_file(path)
-        if actual != expected:
-            raise WeightsError(
-                f"{path} has sha256 {actual}, expected {expected} (all-MiniLM-L6-v2 at "
-                f"revision {REVISION}); refusing to use modified weights"
-            )
+        raise WeightsError(
+            f"{path} has sha256 {actual}, expected {EXPECTED_SHA256[name]} (all-MiniLM-L6-v2 "
+            f"at revision {REVISION}); refusing to use modified weights"
+        )
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["TRANSFORMERS_OFFLINE"] = "1"
     return folder

@@ -11,7 +11,6 @@ from export.errors import ManifestError
 from export.registry import Registry
 from export.tokenizer import TokenizerSpec
 from service.runtime import ModelRuntime
-from service.runtime.errors import ModelLoadError
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text import Tokens, bucket_bounds, bucket_of
 from service.runtime.text.padding import padded_join
