@@ -1,6 +1,9 @@
 """The artifact contract (torch-free) and the torch side of exporting.
 
-Importing this package imports nothing heavy: the contract modules
-(`signature`, `manifest`, `registry`, `errors`) need only the standard library
-and numpy; the torch side (`onnx`, `verify`, `publish`) is imported explicitly.
+Importing this package imports nothing heavy. The contract modules (`signature`,
+`manifest`, `registry`, `reference`, `tokenizer`, `session`, `errors`, ...) need
+only the standard library, numpy and (for `session`) onnxruntime; everything
+else may import them. The torch side (`onnx`, `verify`, `publish`, `variants`,
+`optimize`, `check`, `metadata`, `quality`) is imported explicitly, by training
+and the CLI. `export` imports nothing of ferry's other packages.
 """

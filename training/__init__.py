@@ -1,4 +1,5 @@
 """Training: datasets, models with their configs, the train loop, checkpoints and recipes.
 
-This package is the torch side of ferry; `service/` never imports it.
+This package is the torch side of ferry: it may import torch and the export package;
+`service/` never imports it, and it never imports `service/`.
 """

@@ -1,1 +1,1 @@
-"""Model definitions, each an `nn.Module` with a config dataclass."""
+"""Model definitions, each an `nn.Module` with a config dataclass (torch only)."""

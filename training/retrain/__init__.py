@@ -1,6 +1,7 @@
 """The retraining job: train a challenger on fresh data, compare it with the champion on a
 holdout neither has seen, publish it, and move an alias by a recorded rule.
 
+Imports training and the export package (the registry, by its methods only).
 `retrain` and `Decision` import torch on first use, so the scheduler, the lock check and
 the data simulator stay light.
 """

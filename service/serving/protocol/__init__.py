@@ -3,6 +3,7 @@
 JSON tensors and the binary tensor data extension (what tritonclient sends by
 default). Field names follow the spec: `model_name`, `model_version`, `id`,
 `parameters`, `inputs[]/outputs[]` with `name`, `shape`, `datatype`, `data`.
+Part of serving: imports the runtime (validation) and the export contract.
 """
 
 from service.serving.protocol.binary import HEADER, read_body
