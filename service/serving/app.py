@@ -48,11 +48,10 @@ class Ferry:
     """Serves every configured model from the registry, each with its own session and batcher."""
 
     def __init__(self) -> None:
+        # Nothing here touches the registry: BentoML answers no request, not even
+        # /livez, until this returns, so models load in the background (`start`).
         self.metrics = Metrics.create()
         self.models = ModelSet(on_batch=self.metrics.observe_batch)
-        self.models.load_all()
-        for name, served in self.models.models.items():
-            self.metrics.serving(name, served.runtime.version, served.runtime.providers)
         self.refresh_settings = RefreshSettings()
         self.refresher = Refresher(self.models, on_result=self._refreshed)
         self._poller: asyncio.Task[None] | None = None
@@ -60,17 +59,18 @@ class Ferry:
         routes.state.refresher = self.refresher
         routes.state.admin_token = self.refresh_settings.admin_token
         routes.state.metrics = self.metrics
-        log.info("ferry ready: %s", self.models.status())
 
     def _refreshed(self, result: RefreshResult) -> None:
         served = self.models.models.get(result.model)
-        self.metrics.refreshed(result, served.runtime.providers if served else [])
+        providers = served.runtime.providers if served else []
+        self.metrics.refreshed(result, providers, served is not None)
 
     @bentoml.on_startup
-    async def start_polling(self) -> None:
-        interval = self.refresh_settings.refresh_interval_s
-        if interval > 0:
-            self._poller = asyncio.get_running_loop().create_task(self.refresher.poll(interval))
+    async def start(self) -> None:
+        """Load every wanted model (one at a time, each in a worker thread), then poll
+        the registry; probes are answered meanwhile, `/readyz` is 503 until all load."""
+        run = self.refresher.run(self.refresh_settings.refresh_interval_s)
+        self._poller = asyncio.get_running_loop().create_task(run)
 
     def __is_ready__(self) -> bool:
         return self.models.ready()

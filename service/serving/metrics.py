@@ -24,6 +24,7 @@ class Metrics:
     model_info: prom.Gauge
     refreshes: prom.Counter
     request_seconds: prom.Histogram
+    model_ready: prom.Gauge
     _serving: dict[str, tuple[str, str]] = field(default_factory=dict)
     # `labels()` costs a lookup and a lock on every call; requests reuse their child.
     _per_request: dict[tuple[str, int], Any] = field(default_factory=dict)
@@ -51,6 +52,13 @@ class Metrics:
                 "Inference requests answered by the front, by endpoint and status",
                 ["endpoint", "code"],
             ),
+            # livemin: with several workers a model counts as ready only where all have it
+            prom.Gauge(
+                "ferry_model_ready",
+                "1 while the model serves, 0 while it is loading or failed to load",
+                ["model"],
+                multiprocess_mode="livemin",
+            ),
         )
 
     def observe_batch(self, batcher: str, rows: int, requests: int, seconds: float) -> None:
@@ -73,7 +81,8 @@ class Metrics:
         self._serving[model] = (version, ",".join(providers))
         self.model_info.labels(model, *self._serving[model]).set(1)
 
-    def refreshed(self, result: RefreshResult, providers: list[str]) -> None:
+    def refreshed(self, result: RefreshResult, providers: list[str], ready: bool) -> None:
         self.refreshes.labels(result.model, "failed" if result.error else "ok").inc()
-        if result.error is None:
+        self.model_ready.labels(result.model).set(1 if ready else 0)
+        if result.error is None and result.new is not None:
             self.serving(result.model, result.new, providers)

@@ -1,9 +1,12 @@
-"""When to follow alias moves: polls, the admin call, and versions not to retry.
+"""When to follow alias moves: the first load, polls, the admin call, versions not to retry.
 
 The refresher decides when a model is brought in line with the registry; the
 model set does it (`ModelSet.update`: load → warm → swap → drain → retire), so no
-request is dropped. If loading fails, the old version keeps serving, the failure
-is recorded, and polls do not retry that version until its alias moves again.
+request is dropped. Each model is refreshed on its own: one whose version fails to
+load or warm (or whose alias cannot be read) is recorded and skipped, and the others
+still follow their aliases. If loading fails, the old version keeps serving and
+polls do not retry that version until its alias moves again. A registry that
+cannot be read at all leaves every loaded version serving and says so in `status`.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from export.errors import ExportError
-from service.runtime.errors import ModelLoadError
+from service.runtime.errors import ServiceError
 from service.serving.models import ModelSet
 
 log = logging.getLogger("ferry.service")
@@ -25,11 +28,34 @@ log = logging.getLogger("ferry.service")
 class RefreshResult:
     model: str
     old: str | None
-    new: str
+    new: str | None  # None when the alias itself could not be read
     error: str | None = None
 
 
 Hook = Callable[[RefreshResult], None]
+
+
+@dataclass
+class RegistryState:
+    """Whether the last look at the registry worked, and since when it has not."""
+
+    ok: bool = True
+    error: str | None = None
+    since: float | None = None
+
+    def failed(self, why: str) -> None:
+        if self.ok or self.error != why:
+            log.error("registry: %s", why)
+        self.since = self.since if not self.ok else time.time()
+        self.ok, self.error = False, why
+
+    def recovered(self) -> None:
+        if not self.ok:
+            log.info("registry readable again")
+        self.ok, self.error, self.since = True, None, None
+
+    def describe(self) -> dict[str, object]:
+        return {"ok": self.ok, "error": self.error, "since": self.since}
 
 
 class Refresher:
@@ -39,15 +65,20 @@ class Refresher:
         self.models = models
         self.on_result = on_result
         self.last_refresh: float | None = None
+        self.registry = RegistryState()
         # model -> (version that failed, why); polls do not retry that version
         self._failed: dict[str, tuple[str, str]] = {}
+        # model -> why its alias could not be resolved at the last refresh
+        self._unresolved: dict[str, str] = {}
         self._lock = asyncio.Lock()
 
     async def refresh(self, retry_failed: bool = False) -> list[RefreshResult]:
-        """Check every wanted model once; return what changed or failed."""
+        """Check every wanted model once; return what changed or failed. Never raises
+        for a model or registry fault: those are recorded in `status()`."""
         async with self._lock:
+            names = self._wanted()
             results = []
-            for name in self.models.wanted():
+            for name in names or ():
                 result = await self._refresh_model(name, retry_failed)
                 if result is not None:
                     results.append(result)
@@ -56,48 +87,104 @@ class Refresher:
             self.last_refresh = time.time()
             return results
 
-    async def poll(self, interval_s: float) -> None:
-        """Refresh every `interval_s` seconds until cancelled; errors never stop the loop."""
-        while True:
+    async def run(self, interval_s: float) -> None:
+        """Load every wanted model (the first refresh), then poll every `interval_s`
+        seconds (0: never) until cancelled; errors never stop the loop."""
+        await self._refresh_logged(retry_failed=True)
+        state = "ready" if self.models.ready() else "not ready"
+        log.info("ferry %s: %s", state, self.models.status())
+        while interval_s > 0:
             await asyncio.sleep(interval_s)
-            try:
-                await self.refresh()
-            except Exception:  # a broken registry must not kill serving
-                log.exception("registry poll failed")
+            await self._refresh_logged()
 
     def status(self) -> dict[str, object]:
         failures = {name: f"version {v}: {why}" for name, (v, why) in self._failed.items()}
-        return {"failures": failures, "last_refresh": self.last_refresh}
+        failures.update(self._unresolved)
+        return {
+            "failures": failures,
+            "last_refresh": self.last_refresh,
+            "registry": self.registry.describe(),
+        }
+
+    async def _refresh_logged(self, retry_failed: bool = False) -> None:
+        try:
+            await self.refresh(retry_failed)
+        except Exception:  # a bug here must not end polling; models keep serving
+            log.exception("registry poll failed")
+
+    def _wanted(self) -> list[str] | None:
+        """The models to serve, or None (recorded) when the registry cannot say."""
+        models = self.models
+        root = models.registry_settings.registry
+        try:
+            names = models.wanted()
+        except Exception as err:  # unreadable: whatever is loaded keeps serving
+            self.registry.failed(f"cannot read the registry at {root}: {_why(err)}")
+            return None
+        if not names:
+            alias = models.registry_settings.alias
+            kept = f"; the {len(models.entries)} loaded keep serving" if models.entries else ""
+            self.registry.failed(
+                f"no model in the registry at {root} has the alias {alias!r}{kept}"
+            )
+            if models.entries:  # a vanished volume looks like an empty registry
+                return None
+        else:
+            self.registry.recovered()
+        models.wanted_names = tuple(names)
+        return names
 
     async def _refresh_model(self, name: str, retry_failed: bool) -> RefreshResult | None:
         models = self.models
+        entry = models.entries.get(name)
+        old = entry.default.runtime.version if entry else None
         try:
             target = models.target(name)
-        except ExportError as err:
+        except Exception as err:
             alias = models.registry_settings.alias
-            log.warning("model %s: cannot resolve %s: %s", name, alias, err)
-            return None
+            why = f"cannot resolve {name}@{alias}: {_why(err)}"
+            first = self._unresolved.get(name) != why
+            self._unresolved[name] = why
+            if first and entry is None:
+                models.failed(name, _Unresolved(why))
+            elif first:
+                log.warning("model %s: %s; version %s keeps serving", name, why, old)
+            return RefreshResult(name, old, None, why) if first else None
+        self._unresolved.pop(name, None)
         if models.serves(name, target):
             self._failed.pop(name, None)  # the alias came back to what is serving
             return None
         failed = self._failed.get(name)
         if failed is not None and failed[0] == target.default and not retry_failed:
             return None
-        entry = models.entries.get(name)
-        old = entry.default.runtime.version if entry else None
         try:
             fresh = await models.update(name, target)
-        except (ExportError, ModelLoadError) as err:
-            self._failed[name] = (target.default, str(err))
+        except Exception as err:  # this model only: the others still refresh
+            why = _why(err)
+            self._failed[name] = (target.default, why)
             log.error(
                 "model %s: refresh to version %s failed, %s keeps serving: %s",
                 name,
                 target.default,
                 old,
-                err,
+                why,
+                exc_info=None if _ours(err) else err,
             )
-            return RefreshResult(name, old, target.default, str(err))
+            return RefreshResult(name, old, target.default, why)
         self._failed.pop(name, None)
         new = fresh.default.runtime.version
         log.info("model %s: now serving version %s (was %s)", name, new, old)
         return RefreshResult(name, old, new)
+
+
+class _Unresolved(ServiceError):
+    """A wanted model whose alias could not be read, so nothing was loaded."""
+
+
+def _ours(err: Exception) -> bool:
+    return isinstance(err, ExportError | ServiceError)
+
+
+def _why(err: Exception) -> str:
+    """The error's message, with its type when it is not one of ours (an OSError, say)."""
+    return str(err) if _ours(err) else f"{type(err).__name__}: {err}"

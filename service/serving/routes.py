@@ -61,10 +61,13 @@ def build_app() -> FastAPI:
     @app.get(VERSION + "/ready")
     async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
         models = _models(request)
-        if name in models.errors and name not in models.entries:
-            return JSONResponse({"name": name, "ready": False}, status_code=503)
-        models.get(name, version)  # 404 for a model or version not served here
-        return JSONResponse({"name": name, "ready": True})
+        ready = models.model_ready(name, version)
+        if ready is None:
+            models.get(name, version)  # 404 naming what is served here
+        body: dict[str, Any] = {"name": name, "ready": bool(ready)}
+        if not ready:
+            body["reason"] = models.errors.get(name, "still loading")
+        return JSONResponse(body, status_code=200 if ready else 503)
 
     @app.get(MODEL + "/config")
     @app.get(VERSION + "/config")
@@ -90,11 +93,15 @@ def build_app() -> FastAPI:
         return {**_models(request).status(), "refresh": refresh}
 
     @app.post("/admin/refresh")
-    async def refresh(request: Request) -> dict[str, Any]:
+    async def refresh(request: Request) -> Response:
         refresher: Refresher = request.app.state.refresher
         check_token(request.headers.get("Authorization"), request.app.state.admin_token)
         results = await refresher.refresh(retry_failed=True)
-        return {"results": [asdict(r) for r in results], **refresher.status()}
+        body = {"results": [asdict(r) for r in results], **refresher.status()}
+        if refresher.registry.ok:
+            return JSONResponse(body)
+        # the registry could not be read: what is loaded keeps serving; say why
+        return JSONResponse({"error": refresher.registry.error, **body}, status_code=503)
 
     return app
 

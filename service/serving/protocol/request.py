@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from export.signature import Signature, numpy_dtype
-from service.runtime.errors import InvalidInput
+from service.runtime.errors import InvalidInput, short
 from service.runtime.validation import check_rows, conform, numeric_array
 from service.serving.protocol.binary import Chunks, decode
 from service.serving.protocol.strings import parse_bytes_tensor
@@ -33,10 +33,10 @@ def parse_request(
 ) -> InferenceRequest:
     """Validate a V2 request (JSON part + binary part); raise `InvalidInput` naming the field."""
     if not isinstance(body, dict):
-        raise InvalidInput(f"request body: expected a JSON object, got {_short(body)}")
+        raise InvalidInput(f"request body: expected a JSON object, got {short(body)}")
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not inputs:
-        raise InvalidInput(f"inputs: expected a non-empty list of tensors, got {_short(inputs)}")
+        raise InvalidInput(f"inputs: expected a non-empty list of tensors, got {short(inputs)}")
     chunks = Chunks(binary)
     arrays: dict[str, np.ndarray] = {}
     for i, tensor in enumerate(inputs):
@@ -58,7 +58,7 @@ def _parse_tensor(
     tensor: Any, field: str, signature: Signature, chunks: Chunks
 ) -> tuple[str, np.ndarray]:
     if not isinstance(tensor, dict):
-        raise InvalidInput(f"{field}: expected a tensor object, got {_short(tensor)}")
+        raise InvalidInput(f"{field}: expected a tensor object, got {short(tensor)}")
     name = tensor.get("name")
     known = [s.name for s in signature.inputs]
     if name not in known:
@@ -67,7 +67,7 @@ def _parse_tensor(
     shape = tensor.get("shape")
     if not isinstance(shape, list) or not all(_is_dim(d) for d in shape):
         raise InvalidInput(
-            f"{field}.shape: expected a list of non-negative integers, got {_short(shape)}"
+            f"{field}.shape: expected a list of non-negative integers, got {short(shape)}"
         )
     datatype = tensor.get("datatype")
     try:
@@ -120,7 +120,7 @@ def _requested_outputs(
     if outputs is None:
         return [RequestedOutput(name, binary_default) for name in known]
     if not isinstance(outputs, list):
-        raise InvalidInput(f"outputs: expected a list, got {_short(outputs)}")
+        raise InvalidInput(f"outputs: expected a list, got {short(outputs)}")
     requested = []
     for i, out in enumerate(outputs):
         name = out.get("name") if isinstance(out, dict) else None
@@ -136,14 +136,9 @@ def _requested_outputs(
 def _parameters(holder: dict[str, Any], field: str) -> dict[str, Any]:
     params = holder.get("parameters", {})
     if not isinstance(params, dict):
-        raise InvalidInput(f"{field}: expected an object, got {_short(params)}")
+        raise InvalidInput(f"{field}: expected an object, got {short(params)}")
     return params
 
 
 def _is_dim(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
