@@ -14,7 +14,6 @@ from service.runtime.validation import check_rows, conform, numeric_array
 from service.serving.protocol.binary import Chunks, decode
 from service.serving.protocol.strings import parse_bytes_tensor
 
-
 MAX_DIM = 1 << 24  # a dynamic axis (a sequence, say) longer than this is a mistake or an attack
 
 
