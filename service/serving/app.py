@@ -130,5 +130,6 @@ if http.lean_front and not http.trace_inference:
         state=routes.state,
         timeout_s=http.timeout_s,
         max_body_bytes=http.max_body_bytes,
+        body_timeout_s=http.body_timeout_s,
         on_request=_observe,
     )

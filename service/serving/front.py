@@ -6,7 +6,8 @@ each request in a metrics middleware, a tracing middleware, a timeout task, a
 request context and then a mounted FastAPI router; on 2 cores that stack cost
 more than the model (see docs/benchmarks.md). The front does the same work the
 routes do, through the same data plane (`service.serving.handlers`), with its own
-request metrics, a body size bound and a deadline.
+request metrics, body bounds (size and arrival time), a deadline per request and a
+watch for clients that disconnect while their request waits.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from service.serving import handlers
-from service.serving.errors import DeadlineExceeded, TooLarge
+from service.runtime.errors import InvalidInput, ServiceError
+from service.serving import deadlines, handlers
+from service.serving.errors import BodyTimeout, DeadlineExceeded, TooLarge
 from service.serving.handlers import Answer
 from service.serving.protocol import HEADER
 
@@ -28,10 +30,17 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: (endpoint, HTTP status, seconds) for each request the front answered
 OnRequest = Callable[[str, int, float], None]
+Route = tuple[str, str | None, str | None]  # endpoint, model, version
 
 PREDICT, INFER = "/predict", "/v2/infer"
 _MODELS, _INFER = "/v2/models/", "/infer"
 _HEADER = HEADER.lower().encode()
+
+
+CLIENT_GONE = 499  # recorded (never sent) for a request whose client left first
+TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+_TIMEOUT_HEADER = TIMEOUT_HEADER.lower().encode()
+_CLOSE = {"connection": "close"}  # a refused body is not read, so the connection cannot be reused
 
 
 class ClientGone(Exception):
@@ -42,6 +51,11 @@ class InferenceFront:
     """ASGI middleware: answers the inference paths itself, passes the rest to `app`.
 
     `state` is where the service puts its `ModelSet` (`state.models`) once loaded.
+    Each request runs under a deadline (`timeout_s`, or the client's shorter
+    `X-Request-Timeout-Ms`); its body must arrive within `body_timeout_s` and fit
+    `max_body_bytes` (a declared `Content-Length` above it is refused unread). A
+    request whose client disconnects while it waits is cancelled, which takes it out
+    of its model's queue before compute.
     """
 
     def __init__(
@@ -51,12 +65,14 @@ class InferenceFront:
         timeout_s: float,
         max_body_bytes: int,
         on_request: OnRequest | None = None,
+        body_timeout_s: float = 10.0,
     ) -> None:
         self.app = app
         self.state = state
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.on_request = on_request
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = match(scope) if scope["type"] == "http" else None
@@ -64,34 +80,81 @@ class InferenceFront:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                answer = await self._answer(route, scope, receive)
-        except ClientGone:
-            return
-        except TimeoutError:
-            answer = handlers.error_answer(
-                DeadlineExceeded(f"not answered within {self.timeout_s:g} s"), route[0]
-            )
-        await _send(send, answer)
+        answer = await self._respond(route, scope, receive)
+        if answer is not None:
+            await _send(send, answer)
         if self.on_request is not None:
-            self.on_request(route[0], answer.status, time.perf_counter() - started)
+            status = answer.status if answer is not None else CLIENT_GONE
+            self.on_request(route[0], status, time.perf_counter() - started)
 
-    async def _answer(
-        self, route: tuple[str, str | None, str | None], scope: Scope, receive: Receive
-    ) -> Answer:
-        endpoint, name, version = route
+    async def _respond(self, route: Route, scope: Scope, receive: Receive) -> Answer | None:
+        """The answer, or None when the client left before it was ready."""
         try:
-            raw = await _read_body(receive, self.max_body_bytes)
-        except TooLarge as err:
-            return handlers.error_answer(err, endpoint)
+            declared, limit_s = self._limits(scope)
+        except ServiceError as err:
+            return _closing(handlers.error_answer(err, route[0]))
+        if declared is not None and declared > self.max_body_bytes:
+            too_large = TooLarge(
+                f"request body: Content-Length {declared} is larger than the limit of "
+                f"{self.max_body_bytes} bytes (FERRY_MAX_BODY_BYTES)"
+            )
+            return _closing(handlers.error_answer(too_large, route[0]))
+        token = deadlines.set_deadline(asyncio.get_running_loop().time() + limit_s)
+        try:
+            return await self._within(route, scope, receive, limit_s)
+        finally:
+            deadlines.reset(token)
+
+    def _limits(self, scope: Scope) -> tuple[int | None, float]:
+        """The declared body size, and the seconds this request may take."""
+        declared, limit_s = None, float(self.timeout_s)
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                declared = int(value) if value.isdigit() else None
+            elif key == _TIMEOUT_HEADER:
+                limit_s = min(limit_s, _timeout_ms(value) / 1000)
+        return declared, limit_s
+
+    async def _within(
+        self, route: Route, scope: Scope, receive: Receive, limit_s: float
+    ) -> Answer | None:
+        gone: list[bool] = []
+        watcher: asyncio.Task[None] | None = None
+        try:
+            async with asyncio.timeout(limit_s) as limit:
+                try:
+                    async with asyncio.timeout(self.body_timeout_s):
+                        raw = await _read_body(receive, self.max_body_bytes)
+                except TimeoutError:
+                    slow = BodyTimeout(
+                        f"request body: not received within {self.body_timeout_s:g} s "
+                        "(FERRY_BODY_TIMEOUT_S)"
+                    )
+                    return _closing(handlers.error_answer(slow, route[0]))
+                except TooLarge as err:
+                    return _closing(handlers.error_answer(err, route[0]))
+                watcher = asyncio.get_running_loop().create_task(_watch(receive, limit, gone))
+                return await self._answer(route, scope, raw)
+        except ClientGone:
+            return None
+        except TimeoutError:
+            if gone:
+                return None
+            late = DeadlineExceeded(f"not answered within {limit_s:g} s")
+            return handlers.error_answer(late, route[0])
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _answer(self, route: Route, scope: Scope, raw: bytes) -> Answer:
+        endpoint, name, version = route
         models = getattr(self.state, "models", None)
         if endpoint == PREDICT:
             return await handlers.predict_answer(models, raw)
         return await handlers.infer_answer(models, str(name), version, raw, _header(scope))
 
 
-def match(scope: Scope) -> tuple[str, str | None, str | None] | None:
+def match(scope: Scope) -> Route | None:
     """`(endpoint, model, version)` for an inference request, else None."""
     if scope.get("method") != "POST":
         return None
@@ -108,6 +171,32 @@ def match(scope: Scope) -> tuple[str, str | None, str | None] | None:
     return None
 
 
+async def _watch(receive: Receive, limit: asyncio.Timeout, gone: list[bool]) -> None:
+    """Wait for the client to disconnect while its request is answered; if it does,
+    end the request's time limit now, which cancels the work (and its queued rows)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.append(True)
+            limit.reschedule(asyncio.get_running_loop().time())
+            return
+
+
+def _timeout_ms(value: bytes) -> float:
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = -1.0
+    if not 0 < ms < float("inf"):
+        shown = value[:40].decode("latin-1")
+        raise InvalidInput(f"{TIMEOUT_HEADER}: expected milliseconds > 0, got {shown!r}")
+    return ms
+
+
+def _closing(answer: Answer) -> Answer:
+    return Answer(answer.status, answer.body, {**answer.headers, **_CLOSE})
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -118,7 +207,9 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"request body: larger than the limit of {limit} bytes")
+            raise TooLarge(
+                f"request body: larger than the limit of {limit} bytes (FERRY_MAX_BODY_BYTES)"
+            )
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -69,7 +69,12 @@ class HttpSettings(BaseSettings):
     # Answer the inference paths in `service.serving.front`, outside BentoML's per-request
     # middleware; off sends them through BentoML's stack (for comparison).
     lean_front: bool = True
-    max_body_bytes: int = Field(default=64 << 20, ge=1024)
+    # 16 MiB holds the default 1,024 rows per request at up to 16 KB of JSON each (a
+    # digits row is about 1.3 KB); a larger declared Content-Length is refused unread.
+    max_body_bytes: int = Field(default=16 << 20, ge=1024)
+    # A body must arrive within this, so a slow client holds a connection for seconds,
+    # not the whole request timeout.
+    body_timeout_s: float = Field(default=10.0, gt=0)
 
     @property
     def untraced_paths(self) -> str:

@@ -28,6 +28,7 @@ class InferenceRequest:
     arrays: dict[str, np.ndarray]
     outputs: list[RequestedOutput]
     id: Any = None
+    timeout_s: float | None = None  # from `parameters.timeout` (microseconds; 0: none)
 
 
 def parse_request(
@@ -54,7 +55,17 @@ def parse_request(
     parameters = _parameters(body, "parameters")
     binary_default = _flag(parameters, "binary_data_output", "parameters")
     outputs = _requested_outputs(body.get("outputs"), signature, binary_default)
-    return InferenceRequest(arrays, outputs, _request_id(body))
+    timeout_s = _timeout(parameters.get("timeout"), "parameters.timeout")
+    return InferenceRequest(arrays, outputs, _request_id(body), timeout_s)
+
+
+def _timeout(value: Any, field: str) -> float | None:
+    """Triton clients' `timeout`: microseconds the server may take (0 or absent: no limit)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInput(f"{field}: expected microseconds (an integer >= 0), got {short(value)}")
+    return value / 1e6 if value else None
 
 
 def _request_id(body: dict[str, Any]) -> Any:
