@@ -1,7 +1,8 @@
 """Prometheus figures of our own, next to BentoML's request metrics on `/metrics`.
 
 Created at service start (not import) because BentoML sets the multiprocess
-directory for prometheus_client only when its worker starts.
+directory for prometheus_client only when its worker starts; on import, a worker
+moves to its instance's own folder (`service.serving.multiproc`).
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import prometheus_client as prom
+from service.serving.multiproc import use_own_folder
 
-from service.serving.refresh import RefreshResult
+use_own_folder()  # before prometheus_client opens a file in BentoML's shared folder
+
+import prometheus_client as prom  # noqa: E402
+
+from service.serving.refresh import RefreshResult  # noqa: E402
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 

@@ -162,14 +162,15 @@ class Refresher:
         except Exception as err:  # this model only: the others still refresh
             why = _why(err)
             self._failed[name] = (target.default, why)
-            log.error(
-                "model %s: refresh to version %s failed, %s keeps serving: %s",
-                name,
-                target.default,
-                old,
-                why,
-                exc_info=None if _ours(err) else err,
-            )
+            if old is not None:  # a first load's failure is logged by the model set
+                log.error(
+                    "model %s: refresh to version %s failed, %s keeps serving: %s",
+                    name,
+                    target.default,
+                    old,
+                    why,
+                    exc_info=None if _ours(err) else err,
+                )
             return RefreshResult(name, old, target.default, why)
         self._failed.pop(name, None)
         new = fresh.default.runtime.version
