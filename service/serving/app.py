@@ -54,7 +54,9 @@ class Ferry:
         self.metrics = Metrics.create()
         self.models = ModelSet(on_batch=self.metrics.observe_batch)
         self.refresh_settings = RefreshSettings()
-        self.refresher = Refresher(self.models, on_result=self._refreshed)
+        self.refresher = Refresher(
+            self.models, self._refreshed, self.refresh_settings.registry_timeout_s
+        )
         self._poller: asyncio.Task[None] | None = None
         routes.state.models = self.models
         routes.state.refresher = self.refresher

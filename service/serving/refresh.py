@@ -15,7 +15,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, TypeVar
 
 from export.errors import ExportError
 from service.runtime.errors import ServiceError
@@ -33,6 +36,7 @@ class RefreshResult:
 
 
 Hook = Callable[[RefreshResult], None]
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,9 +65,15 @@ class RegistryState:
 class Refresher:
     """Brings a `ModelSet` in line with the registry, one refresh at a time."""
 
-    def __init__(self, models: ModelSet, on_result: Hook | None = None) -> None:
+    def __init__(
+        self, models: ModelSet, on_result: Hook | None = None, registry_timeout_s: float = 30.0
+    ) -> None:
         self.models = models
         self.on_result = on_result
+        self.registry_timeout_s = registry_timeout_s
+        # Registry reads run here, one at a time: never on the event loop, and a read
+        # that hangs (a stalled volume) holds one thread, not one per poll.
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry")
         self.last_refresh: float | None = None
         self.registry = RegistryState()
         # model -> (version that failed, why); polls do not retry that version
@@ -71,21 +81,38 @@ class Refresher:
         # model -> why its alias could not be resolved at the last refresh
         self._unresolved: dict[str, str] = {}
         self._lock = asyncio.Lock()
+        self._started: float | None = None  # when the running refresh began
 
-    async def refresh(self, retry_failed: bool = False) -> list[RefreshResult]:
+    async def refresh(
+        self, retry_failed: bool = False, wait_s: float | None = None
+    ) -> list[RefreshResult]:
         """Check every wanted model once; return what changed or failed. Never raises
-        for a model or registry fault: those are recorded in `status()`."""
-        async with self._lock:
-            names = self._wanted()
-            results = []
-            for name in names or ():
-                result = await self._refresh_model(name, retry_failed)
-                if result is not None:
-                    results.append(result)
-                    if self.on_result is not None:
-                        self.on_result(result)
-            self.last_refresh = time.time()
-            return results
+        for a model or registry fault: those are recorded in `status()`. With `wait_s`,
+        a refresh already running for longer than that raises `RefreshBusy`."""
+        try:
+            async with asyncio.timeout(wait_s):
+                await self._lock.acquire()
+        except TimeoutError as err:
+            since = time.time() - (self._started or time.time())
+            raise RefreshBusy(f"a refresh has been running for {since:.0f} s; try later") from err
+        try:
+            self._started = time.time()
+            return await self._refresh_all(retry_failed)
+        finally:
+            self._started = None
+            self._lock.release()
+
+    async def _refresh_all(self, retry_failed: bool) -> list[RefreshResult]:
+        names = await self._wanted()
+        results = []
+        for name in names or ():
+            result = await self._refresh_model(name, retry_failed)
+            if result is not None:
+                results.append(result)
+                if self.on_result is not None:
+                    self.on_result(result)
+        self.last_refresh = time.time()
+        return results
 
     async def run(self, interval_s: float) -> None:
         """Load every wanted model (the first refresh), then poll every `interval_s`
@@ -112,12 +139,24 @@ class Refresher:
         except Exception:  # a bug here must not end polling; models keep serving
             log.exception("registry poll failed")
 
-    def _wanted(self) -> list[str] | None:
+    async def _read(self, read: Callable[..., T], *args: Any) -> T:
+        """`read(*args)` in the registry thread, or `RegistryTimeout` past the bound."""
+        future = asyncio.wrap_future(self._io.submit(read, *args))
+        try:
+            return await asyncio.wait_for(future, self.registry_timeout_s)
+        except TimeoutError as err:
+            root = self.models.registry_settings.registry
+            raise RegistryTimeout(
+                f"the registry at {root} did not answer within {self.registry_timeout_s:g} s "
+                "(FERRY_REGISTRY_TIMEOUT_S)"
+            ) from err
+
+    async def _wanted(self) -> list[str] | None:
         """The models to serve, or None (recorded) when the registry cannot say."""
         models = self.models
         root = models.registry_settings.registry
         try:
-            names = models.wanted()
+            names = await self._read(models.wanted)
         except Exception as err:  # unreadable: whatever is loaded keeps serving
             self.registry.failed(f"cannot read the registry at {root}: {_why(err)}")
             return None
@@ -139,7 +178,7 @@ class Refresher:
         entry = models.entries.get(name)
         old = entry.default.runtime.version if entry else None
         try:
-            target = models.target(name)
+            target = await self._read(models.target, name)
         except Exception as err:
             alias = models.registry_settings.alias
             why = f"cannot resolve {name}@{alias}: {_why(err)}"
@@ -176,6 +215,16 @@ class Refresher:
         new = fresh.default.runtime.version
         log.info("model %s: now serving version %s (was %s)", name, new, old)
         return RefreshResult(name, old, new)
+
+
+class RefreshBusy(ServiceError):
+    """The admin call found a refresh still running (loading a model, say) past its wait."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class RegistryTimeout(ServiceError):
+    """A registry read that did not finish in time (a hung volume or object store)."""
 
 
 class _Unresolved(ServiceError):

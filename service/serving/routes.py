@@ -24,6 +24,7 @@ from service.serving.protocol import HEADER, model_config, model_metadata, serve
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher
 
+ADMIN_WAIT_S = 30.0  # an admin refresh waits this long for one already running
 MODEL = "/v2/models/{name}"
 VERSION = "/v2/models/{name}/versions/{version}"
 
@@ -96,7 +97,7 @@ def build_app() -> FastAPI:
     async def refresh(request: Request) -> Response:
         refresher: Refresher = request.app.state.refresher
         check_token(request.headers.get("Authorization"), request.app.state.admin_token)
-        results = await refresher.refresh(retry_failed=True)
+        results = await refresher.refresh(retry_failed=True, wait_s=ADMIN_WAIT_S)
         body = {"results": [asdict(r) for r in results], **refresher.status()}
         if refresher.registry.ok:
             return JSONResponse(body)

@@ -90,3 +90,6 @@ class RefreshSettings(BaseSettings):
     refresh_interval_s: float = Field(default=5.0, ge=0)
     # Bearer token for POST /admin/refresh; empty disables the endpoint.
     admin_token: str = ""
+    # A registry read (listing, resolving an alias) that takes longer is reported as a
+    # registry failure; reads run off the event loop, so a hung volume never stalls serving.
+    registry_timeout_s: float = Field(default=30.0, gt=0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -158,3 +160,39 @@ def test_per_model_readiness_reflects_that_model_alone(registry: Registry) -> No
         assert http.get("/v2/health/ready").status_code == 503  # not every model loaded
         status = http.get("/status").json()
         assert "warm-up" in status["errors"]["bad"] and status["ready"] is False
+
+
+async def test_a_hung_registry_read_is_reported_and_never_blocks_the_event_loop(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish_linear(registry, "good")
+    publish_linear(registry, "hung")
+    models = model_set(registry, models=["good", "hung"])
+    stalled = threading.Event()
+    real = models.registry.aliases
+
+    def aliases(name: str) -> dict[str, str]:
+        if name == "hung":  # a stalled network volume: the read never returns by itself
+            stalled.wait(timeout=30)
+        return real(name)
+
+    monkeypatch.setattr(models.registry, "aliases", aliases)
+    refresher = Refresher(models, registry_timeout_s=0.2)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    beat = asyncio.ensure_future(ticker())
+    try:
+        await refresher.refresh(retry_failed=True)
+        assert models.names() == ["good"]
+        assert "did not answer within 0.2 s" in models.errors["hung"]
+        assert ticks > 5, "the event loop was blocked while the registry hung"
+    finally:
+        stalled.set()
+        beat.cancel()
+    await models.close()
