@@ -8,13 +8,18 @@ from pathlib import Path
 
 from export.errors import ExportError
 from export.manifest import Manifest
+from export.reference import check_name
 from export.registry import Artifact, Registry
 
 
 def copy_version(
     source: Registry, ref: str, target: Registry, alias: str | None = "production"
 ) -> Artifact:
-    """Copy `ref` from `source` into `target` (verified first), then point `alias` at it there."""
+    """Copy `ref` from `source` into `target` (verified first), then point `alias` at it there.
+
+    The alias is checked first: a bad one must not leave a copied version behind."""
+    if alias:
+        check_name(alias)
     artifact = source.get(ref)
     name, version = artifact.manifest.name, artifact.manifest.version
     folder = target.root / name
