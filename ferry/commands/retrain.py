@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ferry.errors import existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
@@ -64,10 +65,17 @@ def retrain(
     (unchanged data); 75 when another retrain of the model holds its lock; 1 on errors.
     """
     from export.registry import Registry
+    from training.errors import RetrainError
     from training.retrain.schedule import parse_duration
 
+    for path, flag in ((data, "--data"), (holdout, "--holdout"), (base, "--base")):
+        if path is not None:
+            existing(path, flag)
     reg = Registry(registry)
-    interval = parse_duration(every) if every is not None else None
+    try:
+        interval = parse_duration(every) if every is not None else None
+    except RetrainError as err:  # a malformed duration is a bad option value
+        raise typer.BadParameter(str(err), param_hint="--every") from err
     if interval is None and max_runs is not None:
         raise typer.BadParameter("--max-runs goes with --every", param_hint="--max-runs")
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from ferry.errors import Code, existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
     from service.scoring.job import ScoreResult
 
-EXIT_REJECTED = 3
+EXIT_REJECTED = Code.REJECTED
 console = Console(stderr=True)
 
 
@@ -62,6 +63,7 @@ def score(
     from service.scoring.job import ScoreJob
     from service.scoring.settings import ScoreSettings
 
+    existing(input_path, "--input")
     settings = ScoreSettings()
     job = ScoreJob(
         model=model,
@@ -85,7 +87,7 @@ def score(
             result = run_local(job, progress, settings)
     summarize(result)
     if result.rows_rejected:
-        raise typer.Exit(EXIT_REJECTED)
+        raise typer.Exit(int(EXIT_REJECTED))
 
 
 def summarize(result: ScoreResult) -> None:
@@ -99,4 +101,6 @@ def summarize(result: ScoreResult) -> None:
     )
     console.print(f"output:  {result.output}", highlight=False)
     if result.rows_rejected:
-        console.print(f"rejects: {result.rejects} (exit code {EXIT_REJECTED})", highlight=False)
+        console.print(
+            f"rejects: {result.rejects} (exit code {int(EXIT_REJECTED)})", highlight=False
+        )

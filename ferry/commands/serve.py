@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from ferry.errors import Code, CommandError
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 console = Console(stderr=True)
@@ -19,7 +23,9 @@ DEFAULT_RECIPE = "tabular"
 def serve(
     registry: RegistryOption = DEFAULT_REGISTRY,
     host: Annotated[str, typer.Option(envvar="FERRY_HOST", help="Address to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(envvar="FERRY_PORT", help="Port to bind.")] = 3000,
+    port: Annotated[
+        int, typer.Option(envvar="FERRY_PORT", min=1, max=65535, help="Port to bind.")
+    ] = 3000,
     bootstrap: Annotated[
         bool,
         typer.Option(help=f"Train and publish `{DEFAULT_RECIPE}` first if the registry is empty."),
@@ -28,6 +34,7 @@ def serve(
     """Serve every model with a `production` alias (or those in $FERRY_MODELS)."""
     from export.registry import Registry
 
+    check_port(host, port)
     if bootstrap and not Registry(registry).models():
         console.print(
             f"registry {registry} is empty: training the default model `{DEFAULT_RECIPE}`"
@@ -35,6 +42,7 @@ def serve(
         # A child process, so the server below never has torch in memory.
         cmd = [sys.executable, "-m", "ferry", "train", DEFAULT_RECIPE, "--registry", str(registry)]
         subprocess.run(cmd, check=True)
+    check_registry(registry)
     env = {**os.environ, "FERRY_REGISTRY": str(registry.resolve())}
     argv = [
         sys.executable,
@@ -49,3 +57,34 @@ def serve(
     ]
     console.print(f"serving {registry} on http://{host}:{port}")
     os.execvpe(sys.executable, argv, env)
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind the address once, as the server will, so a taken port is one clear line
+    (BentoML's process manager would print a traceback and keep running)."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except socket.gaierror as err:
+        raise CommandError(f"--host {host}: not an address to bind ({err})", Code.USAGE) from err
+    except OSError as err:
+        if err.errno == errno.EADDRINUSE:
+            raise CommandError(
+                f"port {port} on {host} is already in use: stop what listens there, "
+                "or pass another --port (or $FERRY_PORT)",
+                Code.PORT_IN_USE,
+            ) from err
+        raise CommandError(f"cannot bind {host}:{port}: {err.strerror}", Code.USAGE) from err
+
+
+def check_registry(registry: Path) -> None:
+    """The registry must be a folder: a typo would otherwise start a service with no models."""
+    if not registry.is_dir():
+        raise CommandError(
+            f"registry {registry}: no such folder; train a model into it first "
+            f"(`ferry train {DEFAULT_RECIPE} --registry {registry}`), pass --bootstrap, "
+            "or point --registry ($FERRY_REGISTRY) at an existing registry",
+            Code.NO_FILE,
+        )
