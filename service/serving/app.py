@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, cast
 
 import bentoml
 from starlette.responses import JSONResponse
 
-from service.serving import handlers
+from service.serving import handlers, openapi
 from service.serving.front import InferenceFront
 from service.serving.labels import bound_request_labels
 from service.serving.metrics import Metrics
@@ -142,3 +142,6 @@ if http.lean_front and not http.trace_inference:
     )
 else:
     put_front_outside(Ferry)
+
+# One OpenAPI document at /openapi.json: the V2, status and admin routes with BentoML's APIs.
+openapi.install(routes, lambda: cast(Any, Ferry).openapi_spec.asdict())

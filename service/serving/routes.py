@@ -20,6 +20,7 @@ from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import handlers
 from service.serving.errors import Forbidden, NotFound
 from service.serving.models import ModelSet
+from service.serving.openapi import ERRORS, INFER_BODY, InferenceResponse
 from service.serving.protocol import HEADER, model_config, model_metadata, server_metadata
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher
@@ -30,7 +31,8 @@ VERSION = "/v2/models/{name}/versions/{version}"
 
 
 def build_app() -> FastAPI:
-    app = FastAPI(title="ferry", docs_url=None, redoc_url=None, openapi_url=None)
+    # the document (with BentoML's APIs merged in by the service) is at /openapi.json
+    app = FastAPI(title="ferry", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.add_exception_handler(ServiceError, _error)
     app.add_exception_handler(ExportError, _error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -48,8 +50,8 @@ def build_app() -> FastAPI:
         ok = _models(request).ready()
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
-    @app.get(MODEL)
-    @app.get(VERSION)
+    @app.get(MODEL, responses=ERRORS)
+    @app.get(VERSION, responses=ERRORS)
     async def metadata(request: Request, name: str, version: str | None = None) -> Response:
         models = _models(request)
         runtime = models.get(name, version).runtime
@@ -58,8 +60,8 @@ def build_app() -> FastAPI:
             model_metadata(runtime, versions), headers={VERSION_HEADER: runtime.version}
         )
 
-    @app.get(MODEL + "/ready")
-    @app.get(VERSION + "/ready")
+    @app.get(MODEL + "/ready", responses=ERRORS)
+    @app.get(VERSION + "/ready", responses=ERRORS)
     async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
         models = _models(request)
         ready = models.model_ready(name, version)
@@ -70,15 +72,25 @@ def build_app() -> FastAPI:
             body["reason"] = models.errors.get(name, "still loading")
         return JSONResponse(body, status_code=200 if ready else 503)
 
-    @app.get(MODEL + "/config")
-    @app.get(VERSION + "/config")
+    @app.get(MODEL + "/config", responses=ERRORS)
+    @app.get(VERSION + "/config", responses=ERRORS)
     async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
         models = _models(request)
         b = models.batching
         return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
 
-    @app.post(MODEL + "/infer")
-    @app.post(VERSION + "/infer")
+    @app.post(
+        MODEL + "/infer",
+        response_model=InferenceResponse,
+        responses=ERRORS,
+        openapi_extra=INFER_BODY,
+    )
+    @app.post(
+        VERSION + "/infer",
+        response_model=InferenceResponse,
+        responses=ERRORS,
+        openapi_extra=INFER_BODY,
+    )
     async def infer(request: Request, name: str, version: str | None = None) -> Response:
         raw = await request.body()
         models = getattr(request.app.state, "models", None)
@@ -93,7 +105,14 @@ def build_app() -> FastAPI:
         refresh = refresher.status() if refresher else None
         return {**_models(request).status(), "refresh": refresh}
 
-    @app.post("/admin/refresh")
+    @app.post(
+        "/admin/refresh",
+        responses={
+            403: ERRORS[400] | {"description": "wrong token"},
+            404: ERRORS[404],
+            503: ERRORS[503],
+        },
+    )
     async def refresh(request: Request) -> Response:
         refresher: Refresher = request.app.state.refresher
         check_token(request.headers.get("Authorization"), request.app.state.admin_token)
