@@ -62,7 +62,7 @@ CASES = [
     ("models promote tabular 9 --registry {R}", Code.UNKNOWN_MODEL, "version '9'"),
     ("models copy tabular --to {D}/baked --alias a/b --registry {R}", Code.USAGE, "'a/b'"),
     ("models rollback tabular --registry {R}", Code.FAILED, "no earlier version"),
-    ("serve --registry {D}/missing", Code.NO_FILE, "no such folder"),
+    ("serve --port {FREE} --registry {D}/missing", Code.NO_FILE, "no such folder"),
     ("serve --port 70000 --registry {R}", Code.USAGE, "--port"),
     ("serve --port {BUSY} --registry {R}", Code.PORT_IN_USE, "port {BUSY} on 127.0.0.1"),
     ("serve --host not-a-host.invalid --registry {R}", Code.USAGE, "--host"),
