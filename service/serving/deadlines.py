@@ -23,12 +23,6 @@ def current() -> float | None:
     return _DEADLINE.get()
 
 
-def left() -> float | None:
-    """Seconds until the deadline (negative once passed), or None without one."""
-    when = _DEADLINE.get()
-    return None if when is None else when - asyncio.get_running_loop().time()
-
-
 @asynccontextmanager
 async def within(seconds: float | None, what: str) -> AsyncIterator[None]:
     """Run the block under a deadline `seconds` from now, or the outer one if that is

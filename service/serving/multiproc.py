@@ -18,6 +18,8 @@ from pathlib import Path
 
 import psutil
 
+from service.serving.settings import MetricsSettings
+
 log = logging.getLogger("ferry.service")
 VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 BENTOML_FOLDER = "prometheus_multiproc_dir"  # BentoML's shared folder under its home
@@ -31,7 +33,7 @@ def use_own_folder(environ: MutableMapping[str, str] | None = None) -> Path | No
     shared = env.get(VARIABLE)
     if not shared or Path(shared).name != BENTOML_FOLDER:
         return None
-    base = Path(env.get("FERRY_METRICS_DIR") or Path(shared).parent / "ferry-prometheus")
+    base = MetricsSettings().metrics_dir or Path(shared).parent / "ferry-prometheus"
     folder = base / instance_id(os.getppid())
     folder.mkdir(parents=True, exist_ok=True)
     remove_stale(base, keep=folder.name)

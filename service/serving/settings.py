@@ -93,3 +93,13 @@ class RefreshSettings(BaseSettings):
     # A registry read (listing, resolving an alias) that takes longer is reported as a
     # registry failure; reads run off the event loop, so a hung volume never stalls serving.
     registry_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class MetricsSettings(BaseSettings):
+    """Where Prometheus series are kept between a service's worker processes."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    # Each service instance's multiprocess folder goes under this (default: beside
+    # BentoML's shared one, `$BENTOML_HOME/ferry-prometheus`).
+    metrics_dir: Path | None = None
