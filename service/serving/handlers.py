@@ -92,12 +92,6 @@ def ready(models: ModelSet | None) -> ModelSet:
     return models
 
 
-async def predict_body(models: ModelSet, body: Any) -> dict[str, Any]:
-    """The typed endpoint's body: `{"inputs": {name: nested list}, "model": name?}`,
-    or `{"texts": [...], "model": name?}` for a text model."""
-    return await score_typed(*typed_request(models, body))
-
-
 async def predict(
     models: ModelSet, model: str | None, inputs: Any, texts: Any = None
 ) -> dict[str, Any]:
@@ -112,7 +106,9 @@ Payload = dict[str, np.ndarray] | list[str]  # a tensor model's arrays, or a tex
 
 
 def typed_request(models: ModelSet, body: Any) -> tuple[ServedModel, Payload]:
-    """The served model and validated inputs of a typed body (no I/O: may run in a thread)."""
+    """The served model and validated inputs of a typed body, `{"inputs": {name: nested
+    list}, "model": name?}` or `{"texts": [...], "model": name?}` (no I/O: may run in a
+    thread)."""
     if not isinstance(body, dict):
         raise InvalidInput(f"request body: expected a JSON object, got {type(body).__name__}")
     model = body.get("model")
@@ -182,7 +178,8 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
 async def v2_infer(
     models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
 ) -> tuple[bytes, str, dict[str, str]]:
-    """V2 inference on a framed body: JSON and binary tensors in and out."""
+    """V2 inference on a framed body (for a transport that frames its own, like gRPC):
+    JSON and binary tensors in and out."""
     return await v2_run(*v2_request(models, name, version, body, binary))
 
 

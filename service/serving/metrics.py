@@ -87,7 +87,8 @@ class Metrics:
         self.model_info.labels(model, *self._serving[model]).set(1)
 
     def refreshed(self, result: RefreshResult, providers: list[str], ready: bool) -> None:
-        self.refreshes.labels(result.model, "failed" if result.error else "ok").inc()
+        if result.old is not None:  # a refresh; a model's first load shows in model_ready
+            self.refreshes.labels(result.model, "failed" if result.error else "ok").inc()
         self.model_ready.labels(result.model).set(1 if ready else 0)
         if result.error is None and result.new is not None:
             self.serving(result.model, result.new, providers)
