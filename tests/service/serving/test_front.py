@@ -34,7 +34,7 @@ class Front:
         self.app = InferenceFront(
             passed_through,
             self.state,
-            on_request=lambda e, s, _: self.seen.append((e, s)),
+            on_request=lambda e, a, _: self.seen.append((e, a.status)),
             **settings,
         )
 
