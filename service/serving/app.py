@@ -40,7 +40,7 @@ log = logging.getLogger("ferry.service")
 log.setLevel(logging.INFO)  # BentoML's handlers pass INFO; our logger would default to WARNING
 http = HttpSettings()
 routes = build_app()
-GAUGE_INTERVAL_S = 1.0  # queue gauges are sampled, not written per request
+PUBLISH_INTERVAL_S = 1.0  # histograms are tallied and gauges sampled, then written out
 
 
 @bentoml.service(
@@ -64,7 +64,7 @@ class Ferry:
         self.refresh_settings = RefreshSettings()
         self.refresher = Refresher(self.models, on_result=self._refreshed)
         self._poller: asyncio.Task[None] | None = None
-        self._gauges: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
         self._grpc: GrpcServer | None = None
         routes.state.models = self.models
         routes.state.tracing = self.tracing
@@ -96,14 +96,17 @@ class Ferry:
         log.info("gRPC (Open Inference Protocol) on %s", self._grpc.address)
 
     @bentoml.on_startup
-    async def start_gauges(self) -> None:
-        self._gauges = asyncio.get_running_loop().create_task(self._sample_gauges())
+    async def start_publishing(self) -> None:
+        self._publisher = asyncio.get_running_loop().create_task(self._publish_metrics())
 
-    async def _sample_gauges(self) -> None:
+    async def _publish_metrics(self) -> None:
         while True:
-            entries = list(self.models.entries.values())
-            self.metrics.sample(v for entry in entries for v in entry.versions.values())
-            await asyncio.sleep(GAUGE_INTERVAL_S)
+            await asyncio.sleep(PUBLISH_INTERVAL_S)
+            self._publish()
+
+    def _publish(self) -> None:
+        entries = list(self.models.entries.values())
+        self.metrics.publish(v for entry in entries for v in entry.versions.values())
 
     def __is_ready__(self) -> bool:
         return self.models.ready()
@@ -130,11 +133,14 @@ class Ferry:
         await self.models.close()
 
     @bentoml.on_shutdown
-    async def stop_grpc(self) -> None:
-        if self._gauges is not None:
-            self._gauges.cancel()
+    async def close_grpc(self) -> None:
+        # named to run before `shutdown` (hooks run in name order): stop taking calls,
+        # let running ones finish, then the model set drains its batchers
         if self._grpc is not None:
             await self._grpc.stop(grace_s=min(5.0, http.timeout_s))
+        if self._publisher is not None:
+            self._publisher.cancel()
+        self._publish()  # what the last second tallied
 
 
 def _observe(endpoint: str, answer: Answer, seconds: float) -> None:

@@ -6,9 +6,9 @@ model is labelled `model` and `version` only, so the series stay bounded by what
 is loaded. The README's metrics table lists them all.
 
 Every multiprocess metric write costs a few microseconds (a lock and an mmap
-write), so the hot path writes only histograms: per request its queue wait and its
-end-to-end time, per batch the rest. The gauges (queue depth, requests in flight)
-are sampled from the batchers once a second (`sample`), not kept up per request.
+write), so the hot path writes nothing to them: histograms are counted in the
+process (`service.serving.tally`) and written out by `publish` once a second,
+when the gauges (queue depth, requests in flight) are also read from the batchers.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from service.serving.handlers import Answer
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import RefreshResult
 from service.serving.served import ServedModel
+from service.serving.tally import Tally
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 TOKEN_BUCKETS = tuple(2**k for k in range(4, 18))  # 16 .. 131072 token positions
@@ -54,14 +55,21 @@ class Metrics:
     refreshes: prom.Counter
     request_seconds: prom.Histogram
     _serving: dict[str, tuple[str, str]] = field(default_factory=dict)
-    # `labels()` costs a lookup and a lock on every call; hot paths reuse their child.
-    _children: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    # `labels()` costs a lookup and a lock on every call; each child gets one tally.
+    _tallies: dict[tuple[Any, ...], Tally] = field(default_factory=dict)
+    _bounds: dict[int, tuple[float, ...]] = field(default_factory=dict)  # by id(histogram)
     _sampled: set[tuple[str, str]] = field(default_factory=set)
 
     @classmethod
     def create(cls, registry: prom.CollectorRegistry = prom.REGISTRY) -> Metrics:
-        def histogram(name: str, about: str, buckets: Iterable[float]) -> prom.Histogram:
-            return prom.Histogram(name, about, MODEL, buckets=tuple(buckets), registry=registry)
+        bounds: dict[int, tuple[float, ...]] = {}
+
+        def histogram(
+            name: str, about: str, buckets: Iterable[float], labels: Iterable[str] = MODEL
+        ) -> prom.Histogram:
+            made = prom.Histogram(name, about, labels, buckets=tuple(buckets), registry=registry)
+            bounds[id(made)] = tuple(buckets)
+            return made
 
         def gauge(name: str, about: str) -> prom.Gauge:
             return prom.Gauge(name, about, MODEL, multiprocess_mode="livesum", registry=registry)
@@ -109,22 +117,29 @@ class Metrics:
                 registry=registry,
             ),
             # one histogram, no separate counter: its _count counts requests by status
-            prom.Histogram(
+            histogram(
                 "ferry_request_seconds",
                 "Inference requests answered by the front or the gRPC server, by endpoint "
                 "and status",
+                SECONDS_BUCKETS,
                 ["endpoint", "code"],
-                buckets=SECONDS_BUCKETS,
-                registry=registry,
             ),
+            _bounds=bounds,
         )
 
-    def _child(self, metric: Any, *labels: str) -> Any:
+    def _child(self, metric: prom.Histogram, *labels: str) -> Tally:
         key = (id(metric), *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+        tally = self._tallies.get(key)
+        if tally is None:
+            tally = Tally(metric.labels(*labels), self._bounds[id(metric)])
+            self._tallies[key] = tally
+        return tally
+
+    def publish(self, served: Iterable[ServedModel]) -> None:
+        """Write the tallied observations out and sample the gauges (once a second)."""
+        for tally in self._tallies.values():
+            tally.flush()
+        self.sample(served)
 
     def observe_batch(self, stats: BatchStats) -> None:
         """A batch's figures (the batcher's `on_stats` hook)."""

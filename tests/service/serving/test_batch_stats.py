@@ -16,6 +16,7 @@ from service.serving.batcher import Batcher, BatchStats
 from service.serving.handlers import Answer
 from service.serving.metrics import Metrics
 from service.serving.protocol.response import VERSION_HEADER
+from service.serving.tally import Tally
 from tests.support.text_models import TOKENIZER_FILE, publish_text, text_model_set
 
 
@@ -78,6 +79,8 @@ def test_metrics_carry_model_and_version_only() -> None:
     metrics.request("/v2/infer", ok, 0.012)
     metrics.request("/v2/infer", Answer(400, b""), 0.001)
     labels = {"model": "digits", "version": "2"}
+    assert registry.get_sample_value("ferry_batch_rows_count", labels) == 0  # tallied only
+    metrics.publish([])
 
     def value(name: str, **extra: str) -> float | None:
         return registry.get_sample_value(name, {**labels, **extra})
@@ -133,3 +136,29 @@ async def test_gauges_are_sampled_and_zeroed_for_retired_versions() -> None:
     assert registry.get_sample_value("ferry_queue_rows", labels) == 0
     assert registry.get_sample_value("ferry_in_flight_requests", labels) == 0
     await batcher.close()
+
+
+def test_a_tally_writes_what_observing_one_by_one_writes() -> None:
+    bounds = (0.001, 0.01, 0.1)
+    values = [0.0, 0.001, 0.0010001, 0.05, 0.1, 7.0, 0.01]
+    direct, tallied = prom.CollectorRegistry(), prom.CollectorRegistry()
+    reference = prom.Histogram("h", "h", ["m"], buckets=bounds, registry=direct).labels("a")
+    tally = Tally(
+        prom.Histogram("h", "h", ["m"], buckets=bounds, registry=tallied).labels("a"), bounds
+    )
+    for value in values:
+        reference.observe(value)
+        tally.observe(value)
+    assert tally.bulk
+    tally.flush()
+    tally.flush()  # nothing pending: writes nothing more
+
+    def samples(registry: prom.CollectorRegistry) -> list[tuple[str, dict[str, str], float]]:
+        return [
+            (s.name, s.labels, s.value)
+            for metric in registry.collect()
+            for s in metric.samples
+            if not s.name.endswith("_created")
+        ]
+
+    assert samples(tallied) == samples(direct)
