@@ -28,7 +28,7 @@ from service.serving.tally import Tally
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 TOKEN_BUCKETS = tuple(2**k for k in range(4, 18))  # 16 .. 131072 token positions
-# Steps of 1.25-1.33x from 5 ms to 1 s, where latency quantiles are read: the linear
+# Steps of 1.2-1.33x from 5 ms to 1 s, where latency quantiles are read: the linear
 # interpolation of `histogram_quantile` inside a bucket is then off by a few percent
 # at most, where the client library's defaults (2-2.5x steps) can be off by a third.
 SECONDS_BUCKETS = (
