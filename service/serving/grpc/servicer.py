@@ -63,7 +63,7 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
                 handlers.ready(self.models), request.name, _v(request.version)
             )
         except Exception as err:
-            await abort(context, err, "ModelReady")
+            await abort(context, err, failed(err, "ModelReady"))
         return service_pb2.ModelReadyResponse(ready=ok)
 
     async def ServerMetadata(self, request: Any, context: Context) -> Any:
@@ -75,7 +75,7 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
                 handlers.ready(self.models), request.name, _v(request.version)
             )
         except Exception as err:
-            await abort(context, err, "ModelMetadata")
+            await abort(context, err, failed(err, "ModelMetadata"))
         tensors = service_pb2.ModelMetadataResponse.TensorMetadata
         return service_pb2.ModelMetadataResponse(
             name=meta["name"],
@@ -91,7 +91,7 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
                 handlers.ready(self.models), request.name, _v(request.version)
             )
         except Exception as err:
-            await abort(context, err, "ModelConfig")
+            await abort(context, err, failed(err, "ModelConfig"))
         parsed = json_format.ParseDict(config, model_config_pb2.ModelConfig())
         return service_pb2.ModelConfigResponse(config=parsed)
 
@@ -101,8 +101,9 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
             with self._span(request, context):
                 response, answer = await self._infer(request, context)
         except Exception as err:
-            self._observe(failed(err, INFER), started)
-            await abort(context, err, INFER)
+            answer = failed(err, INFER)
+            self._observe(answer, started)
+            await abort(context, err, answer)
         self._observe(answer, started)
         return response
 

@@ -15,10 +15,9 @@ def grpc_code(status: int) -> grpc.StatusCode:
     return grpc.StatusCode[GRPC_CODES.get(status, "INTERNAL")]
 
 
-async def abort(context: Any, err: Exception, where: str) -> NoReturn:
-    """End the call (a `grpc.aio.ServicerContext`) with `err`'s code and message; its
-    headers (Retry-After) go to the trailing metadata."""
-    answer = failed(err, where)
+async def abort(context: Any, err: Exception, answer: Answer) -> NoReturn:
+    """End the call (a `grpc.aio.ServicerContext`) with `err`'s code and message, as
+    rendered in `answer` (`failed`); its headers (Retry-After) go to the trailing metadata."""
     trailing = tuple((k.lower(), v) for k, v in answer.headers.items() if k != CONTENT_TYPE)
     await context.abort(grpc_code(answer.status), error_message(err), trailing_metadata=trailing)
     raise AssertionError("context.abort returned")  # it raises; this tells the type checker
