@@ -105,8 +105,7 @@ class Ferry:
             self._publish()
 
     def _publish(self) -> None:
-        entries = list(self.models.entries.values())
-        self.metrics.publish(v for entry in entries for v in entry.versions.values())
+        _publish_metrics()
 
     def __is_ready__(self) -> bool:
         return self.models.ready()
@@ -149,6 +148,15 @@ def _observe(endpoint: str, answer: Answer, seconds: float) -> None:
         metrics.request(endpoint, answer, seconds)
 
 
+def _publish_metrics() -> None:
+    """Write tallied histograms out and sample the gauges: each second, and before a scrape."""
+    metrics: Metrics | None = getattr(routes.state, "metrics", None)
+    models: ModelSet | None = getattr(routes.state, "models", None)
+    if metrics is not None and models is not None:
+        entries = list(models.entries.values())
+        metrics.publish(v for entry in entries for v in entry.versions.values())
+
+
 def _tracing() -> Tracing:
     """Spans through the tracer provider BentoML builds from its `tracing` settings."""
     from bentoml._internal.configuration.containers import BentoMLContainer
@@ -184,4 +192,5 @@ if http.lean_front:
         timeout_s=http.timeout_s,
         max_body_bytes=http.max_body_bytes,
         on_request=_observe,
+        before_metrics=_publish_metrics,
     )

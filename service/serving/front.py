@@ -34,6 +34,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 OnRequest = Callable[[str, Answer, float], None]
 
 PREDICT, INFER, EMBEDDINGS = "/predict", "/v2/infer", "/v1/embeddings"
+METRICS = "/metrics"
 _MODELS, _INFER = "/v2/models/", "/infer"
 _HEADER = HEADER.lower().encode()
 _SPANS = {
@@ -60,16 +61,22 @@ class InferenceFront:
         timeout_s: float,
         max_body_bytes: int,
         on_request: OnRequest | None = None,
+        before_metrics: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.state = state
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.on_request = on_request
+        # Runs before BentoML answers GET /metrics: ferry's histograms are written out in
+        # bulk (service.serving.tally), so a scrape sees every request answered so far.
+        self.before_metrics = before_metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = match(scope) if scope["type"] == "http" else None
         if route is None:
+            if self.before_metrics is not None and scope.get("path") == METRICS:
+                self.before_metrics()
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()

@@ -7,8 +7,9 @@ is loaded. The README's metrics table lists them all.
 
 Every multiprocess metric write costs a few microseconds (a lock and an mmap
 write), so the hot path writes nothing to them: histograms are counted in the
-process (`service.serving.tally`) and written out by `publish` once a second,
-when the gauges (queue depth, requests in flight) are also read from the batchers.
+process (`service.serving.tally`) and written out by `publish` once a second and
+before each scrape, when the gauges (queue depth, requests in flight) are also read
+from the batchers.
 """
 
 from __future__ import annotations

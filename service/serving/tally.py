@@ -4,8 +4,8 @@ In multiprocess mode (BentoML's) every `Histogram.observe` takes two locked mmap
 writes, a few microseconds each: on a 1-row MLP request, the histograms observed
 per request cost about a tenth of its CPU (measured in-process: ~30 us of ~300).
 A `Tally` counts into a list instead (a bisect and an increment) and `flush`
-adds each bucket's count and the sum at once; the service flushes every second,
-well inside any scrape interval.
+adds each bucket's count and the sum at once; the service flushes every second
+and before it answers a scrape (`InferenceFront.before_metrics`).
 """
 
 from __future__ import annotations
