@@ -26,6 +26,7 @@ from tests.support.onnx_models import linear_softmax, reference
 from tests.support.protocol_models import cpu_model_set, publish_every_kind
 from tests.support.text_models import LABELS, expected
 
+pytestmark = pytest.mark.slow  # each test starts a gRPC server on 127.0.0.1
 TEXTS = ["the sun", "rain and news", "ünïcödé 🚀"]
 
 

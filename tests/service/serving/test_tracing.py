@@ -104,6 +104,7 @@ async def test_rest_requests_in_one_batch_each_find_it(
     assert queue.start_time is not None and queue.end_time == batch.start_time
 
 
+@pytest.mark.slow  # starts a gRPC server on 127.0.0.1
 async def test_grpc_metadata_traceparent_is_followed(
     traced: SimpleNamespace, exporter: InMemorySpanExporter
 ) -> None:
