@@ -97,15 +97,7 @@ class Ferry:
 
     @bentoml.on_startup
     async def start_publishing(self) -> None:
-        self._publisher = asyncio.get_running_loop().create_task(self._publish_metrics())
-
-    async def _publish_metrics(self) -> None:
-        while True:
-            await asyncio.sleep(PUBLISH_INTERVAL_S)
-            self._publish()
-
-    def _publish(self) -> None:
-        _publish_metrics()
+        self._publisher = asyncio.get_running_loop().create_task(_publish_every_second())
 
     def __is_ready__(self) -> bool:
         return self.models.ready()
@@ -139,7 +131,7 @@ class Ferry:
             await self._grpc.stop(grace_s=min(5.0, http.timeout_s))
         if self._publisher is not None:
             self._publisher.cancel()
-        self._publish()  # what the last second tallied
+        _publish_metrics()  # what the last second tallied
 
 
 def _observe(endpoint: str, answer: Answer, seconds: float) -> None:
@@ -155,6 +147,12 @@ def _publish_metrics() -> None:
     if metrics is not None and models is not None:
         entries = list(models.entries.values())
         metrics.publish(v for entry in entries for v in entry.versions.values())
+
+
+async def _publish_every_second() -> None:
+    while True:
+        await asyncio.sleep(PUBLISH_INTERVAL_S)
+        _publish_metrics()
 
 
 def _tracing() -> Tracing:
