@@ -49,6 +49,8 @@ def running_server(
     # One home per server: BentoML clears its Prometheus folder there at start, which
     # would wipe the metrics of another server still running beside it.
     environ.setdefault("BENTOML_HOME", str(log.parent / f"bentoml-home-{port}"))
+    # ferry's gRPC port too: the default (8001) would clash between servers side by side.
+    environ.setdefault("FERRY_GRPC_PORT", str(free_port()))
     where = ["--host", "127.0.0.1", "--port", str(port)]
     if kind == "bentoml":
         cmd = [sys.executable, "-m", "bentoml", "serve", target, *where]

@@ -217,3 +217,57 @@ def text(
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)
+
+
+@app.command("protocols")
+@friendly
+def protocols(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    digits: Annotated[str, typer.Option(help="Image model for the batch and the load.")] = "digits",
+    embed: Annotated[str, typer.Option(help="Embedding model.")] = "text-embed",
+    rows: Annotated[int, typer.Option(min=1, help="Rows of the gRPC / REST batch.")] = 32,
+    requests: Annotated[int, typer.Option(min=1, help="Requests per protocol per round.")] = 200,
+    rounds: Annotated[int, typer.Option(min=1, help="Alternating REST / gRPC rounds.")] = 3,
+    clients: Annotated[int, typer.Option(min=1, help="Clients of the p99 load.")] = 8,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds of the p99 load.")] = 10.0,
+    json_path: Annotated[Path, typer.Option("--json", help="Write the figures here.")] = Path(
+        "results/bench-protocols/results.json"
+    ),
+) -> None:
+    """Protocols: gRPC vs REST binary p50, base64 vs float embeddings, histogram vs client p99."""
+    from loadtests.bench_protocols import run
+
+    report = run(
+        registry.resolve(),
+        digits,
+        embed,
+        rows,
+        requests,
+        rounds,
+        clients,
+        seconds,
+        json_path.parent,
+    )
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    table = Table("figure", "measured", "goal", "met")
+    p50, sizes, p99 = report["grpc_vs_rest"], report["embeddings"], report["end_to_end_p99"]
+    table.add_row(
+        f"p50, {rows}-row {digits} batch",
+        f"gRPC {p50['grpc_p50_ms']:.2f} ms, REST binary {p50['rest_binary_p50_ms']:.2f} ms",
+        "gRPC <= REST",
+        str(p50["goal_met"]),
+    )
+    table.add_row(
+        f"{embed} answer, {sizes['dimensions']} dims",
+        f"base64 {sizes['base64_bytes']:,} B, float {sizes['float_bytes']:,} B",
+        "base64 <= 40% of float",
+        str(sizes["goal_met"]),
+    )
+    table.add_row(
+        f"p99 end-to-end, {clients} clients",
+        f"histogram {p99['histogram_p99_ms']:.2f} ms, client {p99['client_p99_ms']:.2f} ms",
+        "within 15%",
+        str(p99["goal_met"]),
+    )
+    console.print(table)
+    console.print(f"figures in {json_path} ({report['note']})")

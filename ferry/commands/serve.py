@@ -20,6 +20,10 @@ def serve(
     registry: RegistryOption = DEFAULT_REGISTRY,
     host: Annotated[str, typer.Option(envvar="FERRY_HOST", help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(envvar="FERRY_PORT", help="Port to bind.")] = 3000,
+    grpc_port: Annotated[
+        int,
+        typer.Option(envvar="FERRY_GRPC_PORT", help="gRPC (Open Inference Protocol) port; 0: off."),
+    ] = 8001,
     bootstrap: Annotated[
         bool,
         typer.Option(help=f"Train and publish `{DEFAULT_RECIPE}` first if the registry is empty."),
@@ -35,7 +39,13 @@ def serve(
         # A child process, so the server below never has torch in memory.
         cmd = [sys.executable, "-m", "ferry", "train", DEFAULT_RECIPE, "--registry", str(registry)]
         subprocess.run(cmd, check=True)
-    env = {**os.environ, "FERRY_REGISTRY": str(registry.resolve())}
+    # the gRPC server starts inside the service, so it learns its address from here
+    env = {
+        **os.environ,
+        "FERRY_REGISTRY": str(registry.resolve()),
+        "FERRY_HOST": host,
+        "FERRY_GRPC_PORT": str(grpc_port),
+    }
     argv = [
         sys.executable,
         "-m",
@@ -47,5 +57,6 @@ def serve(
         "--port",
         str(port),
     ]
-    console.print(f"serving {registry} on http://{host}:{port}")
+    grpc = f" and grpc://{host}:{grpc_port}" if grpc_port else ""
+    console.print(f"serving {registry} on http://{host}:{port}{grpc}")
     os.execvpe(sys.executable, argv, env)

@@ -1,12 +1,14 @@
 """A lean ASGI front for the inference paths, outside BentoML's per-request stack.
 
-`POST /predict` and `POST /v2/models/{name}[/versions/{v}]/infer` are answered
-here; every other request passes through to BentoML unchanged. BentoML wraps
+`POST /predict`, `POST /v2/models/{name}[/versions/{v}]/infer` and the OpenAI
+`POST /v1/embeddings` are answered here; every other request passes through to
+BentoML unchanged. BentoML wraps
 each request in a metrics middleware, a tracing middleware, a timeout task, a
 request context and then a mounted FastAPI router; on 2 cores that stack cost
 more than the model (see docs/benchmarks.md). The front does the same work the
 routes do, through the same data plane (`service.serving.handlers`), with its own
-request metrics, a body size bound and a deadline.
+request metrics, a body size bound and a deadline. With tracing on
+(`state.tracing`) it opens each request's span under the caller's `traceparent`.
 """
 
 from __future__ import annotations
@@ -19,19 +21,27 @@ from typing import Any
 from service.serving import handlers
 from service.serving.errors import DeadlineExceeded, TooLarge
 from service.serving.handlers import Answer
+from service.serving.openai import embeddings_answer
 from service.serving.protocol import HEADER
+from service.serving.tracing import Tracing
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-#: (endpoint, HTTP status, seconds) for each request the front answered
-OnRequest = Callable[[str, int, float], None]
+#: (endpoint, answer, seconds) for each request the front answered
+OnRequest = Callable[[str, Answer, float], None]
 
-PREDICT, INFER = "/predict", "/v2/infer"
+PREDICT, INFER, EMBEDDINGS = "/predict", "/v2/infer", "/v1/embeddings"
+METRICS = "/metrics"
 _MODELS, _INFER = "/v2/models/", "/infer"
 _HEADER = HEADER.lower().encode()
+_SPANS = {
+    PREDICT: "POST /predict",
+    INFER: "POST /v2/models/{name}/infer",
+    EMBEDDINGS: "POST /v1/embeddings",
+}
 
 
 class ClientGone(Exception):
@@ -51,22 +61,32 @@ class InferenceFront:
         timeout_s: float,
         max_body_bytes: int,
         on_request: OnRequest | None = None,
+        before_metrics: Callable[[], None] | None = None,
     ) -> None:
         self.app = app
         self.state = state
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.on_request = on_request
+        # Runs before BentoML answers GET /metrics: ferry's histograms are written out in
+        # bulk (service.serving.tally), so a scrape sees every request answered so far.
+        self.before_metrics = before_metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = match(scope) if scope["type"] == "http" else None
         if route is None:
+            if self.before_metrics is not None and scope.get("path") == METRICS:
+                self.before_metrics()
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        tracing: Tracing | None = getattr(self.state, "tracing", None)
         try:
             async with asyncio.timeout(self.timeout_s):
-                answer = await self._answer(route, scope, receive)
+                if tracing is None:
+                    answer = await self._answer(route, scope, receive)
+                else:
+                    answer = await self._traced(tracing, route, scope, receive)
         except ClientGone:
             return
         except TimeoutError:
@@ -75,7 +95,21 @@ class InferenceFront:
             )
         await _send(send, answer)
         if self.on_request is not None:
-            self.on_request(route[0], answer.status, time.perf_counter() - started)
+            self.on_request(route[0], answer, time.perf_counter() - started)
+
+    async def _traced(
+        self,
+        tracing: Tracing,
+        route: tuple[str, str | None, str | None],
+        scope: Scope,
+        receive: Receive,
+    ) -> Answer:
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        about = {"http.route": _SPANS[route[0]], **({"ferry.model": route[1]} if route[1] else {})}
+        with tracing.request(_SPANS[route[0]], carrier, about) as span:
+            answer = await self._answer(route, scope, receive)
+            span.set_attribute("http.response.status_code", answer.status)
+            return answer
 
     async def _answer(
         self, route: tuple[str, str | None, str | None], scope: Scope, receive: Receive
@@ -88,6 +122,8 @@ class InferenceFront:
         models = getattr(self.state, "models", None)
         if endpoint == PREDICT:
             return await handlers.predict_answer(models, raw)
+        if endpoint == EMBEDDINGS:
+            return await embeddings_answer(models, raw)
         return await handlers.infer_answer(models, str(name), version, raw, _header(scope))
 
 
@@ -96,8 +132,8 @@ def match(scope: Scope) -> tuple[str, str | None, str | None] | None:
     if scope.get("method") != "POST":
         return None
     path: str = scope["path"]
-    if path == PREDICT:
-        return PREDICT, None, None
+    if path in (PREDICT, EMBEDDINGS):
+        return path, None, None
     if not (path.startswith(_MODELS) and path.endswith(_INFER)):
         return None
     parts = path[len(_MODELS) : -len(_INFER)].split("/")

@@ -20,7 +20,14 @@ from service.runtime.validation import to_arrays
 from service.serving import jsonio
 from service.serving.errors import NotReady, render_error
 from service.serving.models import ModelSet, ServedModel
-from service.serving.protocol import encode_response, parse_request, read_body
+from service.serving.protocol import (
+    InferenceRequest,
+    encode_response,
+    model_config,
+    model_metadata,
+    parse_request,
+    read_body,
+)
 from service.serving.protocol.response import JSON, VERSION_HEADER
 
 log = logging.getLogger("ferry.service")
@@ -29,11 +36,12 @@ CONTENT_TYPE = "content-type"
 
 @dataclass(frozen=True)
 class Answer:
-    """A response as every transport sends it."""
+    """A response as every transport sends it (`model`: who answered, for the metrics)."""
 
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    model: str = ""
 
 
 async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
@@ -43,7 +51,7 @@ async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
     except Exception as err:  # one bad request must never take the server down
         return error_answer(err, "/predict")
     headers = {CONTENT_TYPE: JSON, VERSION_HEADER: result["model_version"]}
-    return Answer(200, jsonio.dumps(result), headers)
+    return Answer(200, jsonio.dumps(result), headers, result["model_name"])
 
 
 async def infer_answer(
@@ -56,7 +64,7 @@ async def infer_answer(
         content, media, headers = await v2_infer(ready(models), name, version, body, binary)
     except Exception as err:
         return error_answer(err, f"/v2/models/{name}/infer")
-    return Answer(200, content, {CONTENT_TYPE: media, **headers})
+    return Answer(200, content, {CONTENT_TYPE: media, **headers}, name)
 
 
 def error_answer(err: Exception, where: str) -> Answer:
@@ -143,8 +151,38 @@ async def v2_infer(
     models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
 ) -> tuple[bytes, str, dict[str, str]]:
     """V2 inference on a framed body: JSON and binary tensors in and out."""
+    served, request, results = await v2_results(models, name, version, body, binary)
+    return encode_response(served.runtime, results, request)
+
+
+async def v2_results(
+    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+) -> tuple[ServedModel, InferenceRequest, dict[str, np.ndarray]]:
+    """A V2 request (JSON part, binary part) validated and scored: what every V2
+    transport (REST, gRPC) encodes its answer from."""
     served = models.get(name, version)
     runtime = served.runtime
     request = parse_request(body, binary, runtime.interface, models.batching.max_rows_per_request)
-    results = await served.infer(request.arrays)
-    return encode_response(runtime, results, request)
+    return served, request, await served.infer(request.arrays)
+
+
+def v2_metadata(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:
+    """V2 model metadata of a served model (version)."""
+    runtime = models.get(name, version).runtime
+    versions = sorted(models.entries[name].versions, key=lambda v: (len(v), v))
+    return model_metadata(runtime, versions)
+
+
+def v2_config(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:
+    """The Triton-style configuration of a served model (version)."""
+    b = models.batching
+    return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
+
+
+def v2_model_ready(models: ModelSet, name: str, version: str | None) -> bool:
+    """Whether a model (version) serves: False for one that failed to load, an
+    `UnknownModel` for one not served here."""
+    if name in models.errors and name not in models.entries:
+        return False
+    models.get(name, version)
+    return True

@@ -19,7 +19,7 @@ from export.registry import Registry
 from service.runtime.errors import ModelLoadError
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text.settings import TextSettings
-from service.serving.batcher import BatchHook
+from service.serving.batcher import BatchHook, BatchTracer, StatsHook
 from service.serving.errors import NotReady, UnknownModel
 from service.serving.served import ModelEntry, ServedModel, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
@@ -47,12 +47,16 @@ class ModelSet:
         batching: BatchSettings | None = None,
         on_batch: BatchHook | None = None,
         text: TextSettings | None = None,
+        on_stats: StatsHook | None = None,
+        tracer: BatchTracer | None = None,
     ) -> None:
         self.registry_settings = registry or RegistrySettings()
         self.runtime_settings = runtime or RuntimeSettings()
         self.batching = batching or BatchSettings()
         self.text_settings = text or TextSettings()
         self.on_batch = on_batch
+        self.on_stats = on_stats  # metrics of every batch (service.serving.metrics)
+        self.tracer = tracer  # spans of every batch, when tracing (service.serving.tracing)
         self.registry = Registry(self.registry_settings.registry)
         self.entries: dict[str, ModelEntry] = {}
         self.errors: dict[str, str] = {}
@@ -118,7 +122,13 @@ class ModelSet:
     def load_version(self, name: str, version: str) -> ServedModel:
         artifact = self.registry.get(f"{name}:{version}", verify=False)  # the runtime verifies
         return serve_version(
-            artifact, self.runtime_settings, self.batching, self.text_settings, self.on_batch
+            artifact,
+            self.runtime_settings,
+            self.batching,
+            self.text_settings,
+            self.on_batch,
+            self.on_stats,
+            self.tracer,
         )
 
     async def update(self, name: str, target: Target) -> ModelEntry:

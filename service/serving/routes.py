@@ -1,4 +1,5 @@
-"""HTTP routes beside BentoML's own: Open Inference Protocol V2 and ferry's status.
+"""HTTP routes beside BentoML's own: Open Inference Protocol V2, OpenAI embeddings and
+ferry's status.
 
 The app is plain FastAPI so it can be tested without a BentoML server; the
 BentoML service mounts it and puts its `ModelSet` into `app.state.models`.
@@ -20,7 +21,8 @@ from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import handlers
 from service.serving.errors import Forbidden, NotFound
 from service.serving.models import ModelSet
-from service.serving.protocol import HEADER, model_config, model_metadata, server_metadata
+from service.serving.openai import embeddings_answer, model_answer, models_answer
+from service.serving.protocol import HEADER, server_metadata
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher
 
@@ -50,28 +52,20 @@ def build_app() -> FastAPI:
     @app.get(MODEL)
     @app.get(VERSION)
     async def metadata(request: Request, name: str, version: str | None = None) -> Response:
-        models = _models(request)
-        runtime = models.get(name, version).runtime
-        versions = sorted(models.entries[name].versions, key=lambda v: (len(v), v))
-        return JSONResponse(
-            model_metadata(runtime, versions), headers={VERSION_HEADER: runtime.version}
-        )
+        meta = handlers.v2_metadata(_models(request), name, version)
+        return JSONResponse(meta, headers={VERSION_HEADER: meta["parameters"]["version"]})
 
     @app.get(MODEL + "/ready")
     @app.get(VERSION + "/ready")
     async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
-        models = _models(request)
-        if name in models.errors and name not in models.entries:
-            return JSONResponse({"name": name, "ready": False}, status_code=503)
-        models.get(name, version)  # 404 for a model or version not served here
-        return JSONResponse({"name": name, "ready": True})
+        # an UnknownModel (404) for a model or version not served here
+        ok = handlers.v2_model_ready(_models(request), name, version)
+        return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
 
     @app.get(MODEL + "/config")
     @app.get(VERSION + "/config")
     async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
-        models = _models(request)
-        b = models.batching
-        return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
+        return handlers.v2_config(_models(request), name, version)
 
     @app.post(MODEL + "/infer")
     @app.post(VERSION + "/infer")
@@ -81,6 +75,20 @@ def build_app() -> FastAPI:
         answer = await handlers.infer_answer(
             models, name, version, raw, request.headers.get(HEADER)
         )
+        return to_response(answer)
+
+    @app.get("/v1/models")
+    async def openai_models(request: Request) -> Response:
+        return to_response(models_answer(getattr(request.app.state, "models", None)))
+
+    @app.get("/v1/models/{name}")
+    async def openai_model(request: Request, name: str) -> Response:
+        return to_response(model_answer(getattr(request.app.state, "models", None), name))
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        raw = await request.body()
+        answer = await embeddings_answer(getattr(request.app.state, "models", None), raw)
         return to_response(answer)
 
     @app.get("/status")

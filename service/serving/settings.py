@@ -63,8 +63,10 @@ class HttpSettings(BaseSettings):
     timeout_s: int = Field(default=60, ge=1)
     # BentoML's access log costs about a quarter of throughput on small models.
     access_log: bool = False
-    # OpenTelemetry spans on every inference request cost about 30% of throughput on
-    # small models (measured 509 -> 703 req/s); trace them only when asked to.
+    # OpenTelemetry spans of inference requests, their queue wait, batch and model run
+    # (service.serving.tracing), under the caller's traceparent. BentoML's spans on
+    # every request cost about 30% of throughput on small models (measured 509 -> 703
+    # req/s); off, inference pays nothing for tracing.
     trace_inference: bool = False
     # Answer the inference paths in `service.serving.front`, outside BentoML's per-request
     # middleware; off sends them through BentoML's stack (for comparison).
@@ -73,7 +75,7 @@ class HttpSettings(BaseSettings):
 
     @property
     def untraced_paths(self) -> str:
-        return "" if self.trace_inference else "/infer$,/predict$"
+        return "" if self.trace_inference else "/infer$,/predict$,/v1/embeddings$"
 
 
 class RefreshSettings(BaseSettings):
@@ -85,3 +87,14 @@ class RefreshSettings(BaseSettings):
     refresh_interval_s: float = Field(default=5.0, ge=0)
     # Bearer token for POST /admin/refresh; empty disables the endpoint.
     admin_token: str = ""
+
+
+class GrpcSettings(BaseSettings):
+    """The Open Inference Protocol's gRPC server, beside HTTP (it binds `FERRY_HOST`)."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_GRPC_", extra="ignore")
+
+    # Triton's gRPC port, where tritonclient users look first; 0 turns gRPC off.
+    port: int = Field(default=8001, ge=0, le=65535)
+    # Largest request or response message; tritonclient's own limit is 2 GiB.
+    max_message_bytes: int = Field(default=64 << 20, ge=4096)

@@ -35,7 +35,7 @@ def test_make_serve_trains_the_default_model_and_serves_it(tmp_path: Path) -> No
     if not stamp.exists():
         pytest.skip("the venv was not made by `make install`")
     port = free_port()
-    env = {**os.environ, "FERRY_PORT": str(port)}
+    env = {**os.environ, "FERRY_PORT": str(port), "FERRY_GRPC_PORT": str(free_port())}
     env.pop("FERRY_REGISTRY", None)
     log = tmp_path / "serve.log"
     # -o: the venv is already installed; everything else runs exactly as the README says.

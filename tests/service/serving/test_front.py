@@ -34,7 +34,7 @@ class Front:
         self.app = InferenceFront(
             passed_through,
             self.state,
-            on_request=lambda e, s, _: self.seen.append((e, s)),
+            on_request=lambda e, a, _: self.seen.append((e, a.status)),
             **settings,
         )
 
@@ -174,3 +174,16 @@ async def test_a_request_past_the_deadline_gets_a_504(
         response = await client.post("/predict", json={"inputs": {"features": ROWS.tolist()}})
     assert response.status_code == 504
     assert "not answered within 0.2 s" in response.json()["error"]
+
+
+async def test_a_metrics_scrape_first_writes_out_what_was_tallied() -> None:
+    scraped: list[str] = []
+    app = InferenceFront(
+        passed_through, SimpleNamespace(), 5.0, 1 << 20, before_metrics=lambda: scraped.append("x")
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        other = await client.get("/livez")
+        metrics = await client.get("/metrics")
+    assert other.status_code == metrics.status_code == 418  # both answered behind the front
+    assert scraped == ["x"]
