@@ -11,6 +11,7 @@ import aiohttp
 import httpx
 import numpy as np
 import pytest
+import tritonclient.http as httpclient
 
 from export.registry import Registry
 from loadtests.servers import running_service
@@ -95,7 +96,6 @@ def test_concurrent_v2_json_bytes_with_bad_requests_among_them(
 
 
 def test_tritonclient_sends_bytes_as_binary_and_json(url: str, text_registry: Registry) -> None:
-    httpclient = pytest.importorskip("tritonclient.http")
     client = httpclient.InferenceServerClient(url=urlparse(url).netloc)
     config = client.get_model_config("text-embed")
     assert config["input"][0]["data_type"] == "TYPE_STRING"
