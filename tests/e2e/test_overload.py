@@ -51,8 +51,8 @@ def test_queue_bound_turns_overload_into_429_not_errors(tmp_path: Path) -> None:
                 assert retry == "2" and "rows already queued (limit 64)" in str(body["error"])
             else:  # what was accepted was answered in full
                 np.testing.assert_allclose(body["outputs"]["probabilities"], want, atol=1e-6)
-        # the running batch and a full queue: at least 1 + 64 / 8 requests were accepted
-        assert statuses.count(200) >= 9
+        # a 429 means 64 rows were waiting: those 8 requests were accepted, and answered
+        assert statuses.count(200) >= 8
         # the bound is on waiting rows: a polite client is served again at once
         polite = asyncio.run(_burst(url, 4))
         assert [(status, retry) for status, retry, _ in polite] == [(200, None)] * 4
