@@ -17,6 +17,7 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from export.registry import Artifact, Registry
+from tests.support.providers import really_runs
 
 pytestmark = pytest.mark.slow
 ROWS = load_breast_cancer().data.astype(np.float32)
@@ -144,14 +145,18 @@ def test_metadata_health_and_metrics(
     assert httpx.get(service_url + "/v2/health/ready").json() == {"ready": True}
     meta = httpx.get(service_url + "/v2/models/tabular").json()
     assert meta["versions"] == [version] and meta["inputs"][0]["shape"] == [-1, 30]
-    assert meta["parameters"]["providers"] == ["CPUExecutionProvider"]
+    # the default providers (CUDA, then the CPU) run on what ONNX Runtime finds here
+    runs = really_runs(artifact.model_path)
+    assert meta["parameters"]["providers"] == runs
     status = httpx.get(service_url + "/status").json()
     assert status["models"]["tabular"]["version"] == version
     predicted = httpx.post(
         service_url + "/predict",
         json={"model": "tabular", "inputs": {"features": ROWS[:1].tolist()}},
     )
-    assert predicted.status_code == 200
+    assert predicted.status_code == 200, predicted.text
+    got = predicted.json()["outputs"]["probabilities"]
+    np.testing.assert_allclose(got, direct(artifact, ROWS[:1]), atol=1e-6)
     metrics = httpx.get(service_url + "/metrics").text
     assert "ferry_batch_rows" in metrics
     # inference is answered by the front, outside BentoML's request middleware
@@ -161,12 +166,14 @@ def test_metadata_health_and_metrics(
         float(line.rsplit(" ", 1)[1]) == 0 for line in bento if 'endpoint="/predict"' in line
     )
     assert (
-        f'ferry_model_info{{model="tabular",providers="CPUExecutionProvider",version="{version}"}}'
+        f'ferry_model_info{{model="tabular",providers="{",".join(runs)}",version="{version}"}}'
         in metrics
     )
 
 
-def test_ferry_predict_client(service_url: str, tmp_path: Path) -> None:
+def test_ferry_predict_client(
+    service_url: str, trained_registry: tuple[Registry, Artifact], tmp_path: Path
+) -> None:
     rows = tmp_path / "rows.csv"
     names = load_breast_cancer().feature_names
     rows.write_text(
@@ -180,4 +187,8 @@ def test_ferry_predict_client(service_url: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["model_name"] == "tabular" and len(answer["predictions"]) == 3
+    want = direct(trained_registry[1], ROWS[:3])
+    assert answer["model_name"] == "tabular"
+    np.testing.assert_allclose(answer["outputs"]["probabilities"], want, atol=1e-6)
+    labels = trained_registry[1].manifest.labels
+    assert answer["predictions"] == [labels[i] for i in want.argmax(axis=1)]
