@@ -18,8 +18,17 @@ TESTS = """
 import os
 import pytest
 
+def settings():
+    return [n for n in os.environ if n.startswith(("FERRY_", "BENTOML_", "RAY_ADDRESS"))]
+
 def test_passes():
-    assert not [n for n in os.environ if n.startswith("FERRY_")]
+    assert settings() == ["BENTOML_DO_NOT_TRACK"]
+
+def test_passes_and_sets_a_variable():
+    os.environ["FERRY_LEFT_BEHIND"] = "1"
+
+def test_passes_after_one_that_set_a_variable():
+    assert settings() == ["BENTOML_DO_NOT_TRACK"]
 
 def test_skips():
     pytest.skip("the reason it gave")
@@ -48,7 +57,10 @@ def run_pytest(folder: Path, tests: str, gpu: str, *args: str) -> subprocess.Com
             **os.environ,
             "PYTHONPATH": str(ROOT),
             "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
+            # settings of the shell that runs pytest: none may reach a test
             "FERRY_MAX_BATCH_SIZE": "3",
+            "BENTOML_HOME": "/nowhere",
+            "RAY_ADDRESS": "10.0.0.1:6379",
         },
     )
 
@@ -56,7 +68,7 @@ def run_pytest(folder: Path, tests: str, gpu: str, *args: str) -> subprocess.Com
 def test_a_skip_fails_the_run_and_is_listed(tmp_path: Path) -> None:
     done = run_pytest(tmp_path, TESTS, "", "-k", "passes or skips")
     assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout[-3000:]
-    assert "1 passed, 1 skipped" in done.stdout  # the environment's FERRY_* did not reach it
+    assert "3 passed, 1 skipped" in done.stdout  # the shell's settings did not reach them
     assert "SKIPPED test_cases.py::test_skips: the reason it gave" in done.stdout
 
 
