@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 TOKEN = "test-admin-token"
 ROW = np.random.default_rng(0).normal(size=30).round(3).tolist()
 Entry = tuple[float, float, int, str, list[float]]  # start, end, status, version, outputs
+ANSWERS = 40  # answers awaited before the first move and after each
 
 
 def want(version: str, rows: list[list[float]] | None = None) -> np.ndarray:
@@ -72,8 +73,17 @@ async def _scenario(
         ("promote", "5"),
         ("promote", "1"),
     ]
+
+    async def answered(count: int) -> None:
+        """Until the clients have had `count` more answers (bounded): traffic on each version."""
+        mark = len(log)
+        deadline = time.monotonic() + 60
+        while len(log) < mark + count:
+            assert time.monotonic() < deadline, f"{len(log) - mark} answers in 60 s"
+            await asyncio.sleep(0.005)
+
     async with httpx.AsyncClient(base_url=url, timeout=60) as admin:
-        await asyncio.sleep(0.5)
+        await answered(ANSWERS)
         for action, version in moves:
             started = time.monotonic()
             if action == "promote":
@@ -94,7 +104,7 @@ async def _scenario(
                 )
             else:
                 assert served == version
-            await asyncio.sleep(0.4)
+            await answered(ANSWERS)
     stop.set()
     await traffic
     return steps, log
@@ -111,7 +121,7 @@ def test_alias_moves_rollback_and_a_corrupted_version_under_load(tmp_path: Path)
     with running_service(registry.root, tmp_path / "service.log", **env) as url:
         steps, log = asyncio.run(_scenario(url, registry))
         metrics = httpx.get(url + "/metrics").text
-    assert len(log) > 200
+    assert len(log) >= 7 * ANSWERS
     assert {entry[2] for entry in log} == {200}, "no request may fail"
     # A version is "production" from the move that made it so until the refresh after the next move.
     windows = [
