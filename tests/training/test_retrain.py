@@ -106,6 +106,7 @@ def decided(
 def test_a_better_challenger_is_promoted(decided: tuple[Registry, Decision, Decision]) -> None:
     registry, good, _ = decided
     assert (good.decision, good.champion, good.challenger) == ("promoted", "1", "2")
+    assert good.primary_metric == "roc_auc"  # two classes: ROC AUC decides
     scores = good.metrics
     assert scores["challenger"]["roc_auc"] >= scores["champion"]["roc_auc"] - good.tolerance
     assert good.rows["holdout"] == 90 and good.rows["fresh"] == 300
@@ -174,6 +175,75 @@ def test_history_shows_decisions_and_rollback_follows_retrains(
     assert shown.exit_code == 0, shown.output
     assert "retraining decisions" in shown.output and "kept-as-staging" in shown.output
     assert "rollback" in shown.output and "roc_auc" in shown.output
+
+
+@pytest.mark.slow
+def test_metric_tolerance_and_force_from_the_command_line(
+    decided: tuple[Registry, Decision, Decision], data: dict[str, Path], tmp_path: Path
+) -> None:
+    """The bad drop, judged on the golden set again: unchanged, the run is skipped;
+    `--force` retrains it, and `--metric accuracy --tolerance 0.5` promotes a challenger
+    the default (ROC AUC within 0.005) refused."""
+    from ferry.cli import app
+
+    registry = Registry(tmp_path / "registry")
+    shutil.copytree(decided[0].root, registry.root)
+    argv = ["retrain", "tabular", "--data", str(data["bad"]), "--holdout", str(data["golden"])]
+    argv += ["--registry", str(registry.root), "--json"]
+    runner = CliRunner()
+    skipped = runner.invoke(app, argv)
+    assert skipped.exit_code == 0, skipped.output
+    assert json.loads(skipped.stdout)["decision"] == "skipped"
+    assert registry.versions("tabular") == ["1", "2", "3"]
+
+    forced = runner.invoke(app, [*argv, "--force", "--metric", "accuracy", "--tolerance", "0.5"])
+    assert forced.exit_code == 0, forced.output
+    decision = json.loads(forced.stdout)
+    assert (decision["decision"], decision["champion"], decision["challenger"]) == (
+        "promoted",
+        "2",
+        "4",
+    )
+    assert (decision["primary_metric"], decision["tolerance"]) == ("accuracy", 0.5)
+    old, new = (decision["metrics"][m]["accuracy"] for m in ("champion", "challenger"))
+    assert 0.005 < old - new < 0.5, (old, new)  # worse: only the tolerance given promotes it
+    assert "accuracy" in decision["reason"]
+    assert registry.aliases("tabular")["production"] == "4"
+    entry = registry.audit("tabular")[-1]
+    assert (entry["id"], entry["primary_metric"], entry["tolerance"]) == (
+        decision["id"],
+        "accuracy",
+        0.5,
+    )
+
+
+def test_drops_are_appended_to_the_users_file_and_three_classes_judge_on_accuracy(
+    three_class_csv: Path, tmp_path: Path
+) -> None:
+    from training.pipeline import train_and_publish
+
+    registry = Registry(tmp_path / "registry")
+    config = TrainConfig(epochs=20)
+    train_and_publish("tabular", registry, three_class_csv, "kind", config, progress=False)
+    rng = np.random.default_rng(11)
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 4.0, 0.0], [0.0, 4.0, 4.0]])
+    classes = np.repeat([0, 1, 2], 20)
+    drop = pd.DataFrame(
+        (centres[classes] + rng.normal(0, 0.5, size=(60, 3))) * [1.0, 100.0, 0.01],
+        columns=["a", "b", "c"],
+    )
+    drop["kind"] = np.array([3, 7, 9])[classes]
+    drop.to_csv(tmp_path / "drop.csv", index=False)
+
+    decision = retrain("tabular", registry, tmp_path / "drop.csv")
+
+    assert decision.primary_metric == "accuracy"  # three classes: accuracy decides
+    assert decision.rows["base"] == 180  # the user's file, not the bundled data
+    assert (decision.rows["drops"], decision.rows["fresh"]) == (60, 60)
+    assert decision.rows["train"] == 180 + 60 - decision.rows["holdout"]
+    training = registry.get(f"tabular:{decision.challenger}").manifest.training
+    assert training["source"] == str(three_class_csv) and training["target"] == "kind"
+    assert [d["name"] for d in training["drops"]] == ["drop.csv"]
 
 
 # --- skipping, scheduling, locking ---------------------------------------------------

@@ -15,12 +15,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+import ray
 
 from export.registry import Artifact
 from service.scoring.job import CRASH_AFTER_PARTS, ScoreJob, run_local
 from tests.service.scoring.conftest import table
 
-ray = pytest.importorskip("ray", reason="the Ray engine needs `pip install 'ferry[ray]'`")
 pytestmark = pytest.mark.slow
 
 

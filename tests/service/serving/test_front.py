@@ -128,6 +128,10 @@ async def test_bad_requests_get_a_clear_error(
         assert message in response.json()["error"]
         ok = await client.post("/predict", json={"inputs": {"features": ROWS.tolist()}})
     assert ok.status_code == 200
+    _, w, b = linear_softmax(30, 2, 0)
+    np.testing.assert_allclose(
+        ok.json()["outputs"]["probabilities"], reference(ROWS, w, b), rtol=1e-5
+    )
 
 
 async def test_not_ready_before_the_models_load() -> None:
@@ -158,6 +162,10 @@ async def test_a_crash_is_a_500_and_the_next_request_is_served(
     assert crashed.status_code == 500
     assert crashed.json()["error"] == "internal error: RuntimeError: injected"
     assert ok.status_code == 200
+    _, w, b = linear_softmax(30, 2, 0)
+    np.testing.assert_allclose(
+        ok.json()["outputs"]["probabilities"], reference(ROWS, w, b), rtol=1e-5
+    )
     assert front.seen == [(PREDICT, 500), (PREDICT, 200)]
 
 
