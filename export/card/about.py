@@ -35,9 +35,11 @@ def identity(facts: CardFacts) -> str:
     if events:
         body += table(
             ["at", "event", "alias", "previous", "reason"],
-            ([e.get("at"), e.get("event"), e.get("alias"), e.get("previous"), e.get("reason")]
-             for e in events),
-        )  # fmt: skip
+            (
+                [e.get("at"), e.get("event"), e.get("alias"), e.get("previous"), e.get("reason")]
+                for e in events
+            ),
+        )
     return section("Name, version, aliases", body, "identity")
 
 

@@ -1,4 +1,5 @@
-"""Line charts, bar charts and heatmaps as self-contained SVG: axes, ticks, legend, no script."""
+"""Line charts as self-contained SVG (axes, ticks, legend, no script), and the parts the
+other charts share."""
 
 from __future__ import annotations
 
@@ -6,11 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from export.card import ticks
-from export.card.html import fmt
-from export.card.svg import AXIS, GRID, PALETTE, Frame, document, esc, line, num, text
+from export.card.svg import AXIS, GRID, PALETTE, Frame, document, line, num, text
 
 WIDTH, HEIGHT = 460, 300
-HEATMAP_HEIGHT = 380
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 34, 46
 
 
@@ -52,20 +51,14 @@ class Mark:
     color: str = "#777777"
 
 
-@dataclass(frozen=True)
-class Bar:
-    """One bar of a bar chart."""
-
-    label: str
-    value: float
-    color: str = ""
-
-
 @dataclass
-class _Canvas:
+class Canvas:
+    """The elements of one chart, in drawing order."""
+
     parts: list[str] = field(default_factory=list)
 
     def add(self, *items: str) -> None:
+        """Draw `items` over what is there."""
         self.parts.extend(items)
 
 
@@ -79,9 +72,9 @@ def line_chart(
 ) -> str:
     """An SVG line chart of `series` with gridlines, tick labels, axis titles and a legend."""
     frame, x_ticks, y_ticks = _frame(series, axes, marks, width)
-    canvas = _Canvas()
+    canvas = Canvas()
     canvas.add(text(width / 2, 20, title, size=14, font_weight="600"))
-    _grid(canvas, frame, x_ticks, y_ticks, axes)
+    grid(canvas, frame, x_ticks, y_ticks, axes)
     for index, mark in enumerate(marks):
         _mark(canvas, frame, mark, frame.top + 12 + 14 * index)
     for index, one in enumerate(series):
@@ -90,82 +83,21 @@ def line_chart(
     return document(width, HEIGHT, title, canvas.parts, kind)
 
 
-def bar_chart(kind: str, title: str, bars: Sequence[Bar], y_label: str) -> str:
-    """Vertical bars from zero, each labelled with its value."""
-    top = max((b.value for b in bars), default=1.0)
-    y0, y1, y_ticks = ticks.nice(*ticks.span([0.0, top * 1.12]))
-    frame = Frame(LEFT, TOP, WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM, 0, len(bars), y0, y1)
-    canvas = _Canvas()
-    canvas.add(text(WIDTH / 2, 20, title, size=14, font_weight="600"))
-    axes = Axes("", y_label, x_ticks=[(i + 0.5, b.label) for i, b in enumerate(bars)])
-    _grid(canvas, frame, [i + 0.5 for i in range(len(bars))], y_ticks, axes)
-    slot = frame.width / max(len(bars), 1)
-    for index, bar in enumerate(bars):
-        color = bar.color or PALETTE[index % len(PALETTE)]
-        x, y = frame.left + index * slot + slot * 0.2, frame.y(bar.value)
-        canvas.add(
-            f'<rect x="{num(x)}" y="{num(y)}" width="{num(slot * 0.6)}" '
-            f'height="{num(frame.bottom - y)}" fill="{color}"><title>{esc(bar.label)}: '
-            f"{esc(fmt(bar.value))}</title></rect>",
-            text(x + slot * 0.3, y - 4, fmt(bar.value), size=11),
-        )
-    return document(WIDTH, HEIGHT, title, canvas.parts, kind)
-
-
-def heatmap(
-    kind: str,
-    title: str,
-    matrix: Sequence[Sequence[int]],
-    labels: Sequence[str],
-    x_label: str = "predicted",
-    y_label: str = "true",
-) -> str:
-    """A confusion matrix: counts in cells, shaded by their share of the row (the true class),
-    so a rare class's mistakes show as clearly as a common one's."""
-    n = max(len(matrix), 1)
-    names = [_short(str(label), 14) for label in labels] or [str(i) for i in range(n)]
-    room = max(len(s) for s in names) * 6.5 + 10
-    left, bottom = 40 + room, 36 + room * 0.75
-    cell = min((WIDTH - left - RIGHT) / n, (HEATMAP_HEIGHT - TOP - bottom) / n)
-    canvas = _Canvas()
-    canvas.add(text(WIDTH / 2, 20, title, size=14, font_weight="600"))
-    for row, counts in enumerate(matrix):
-        total = sum(counts) or 1
-        for col, count in enumerate(counts):
-            share = count / total
-            x, y = left + col * cell, TOP + row * cell
-            canvas.add(
-                f'<rect x="{num(x)}" y="{num(y)}" width="{num(cell)}" height="{num(cell)}" '
-                f'fill="{_blue(share)}" stroke="#ffffff"><title>true {esc(names[row])}, '
-                f"predicted {esc(names[col])}: {count}</title></rect>",
-                text(x + cell / 2, y + cell / 2 + 4, str(count), size=_cell_font(cell),
-                     fill="#ffffff" if share > 0.55 else "#222222"),
-            )  # fmt: skip
-    for index, name in enumerate(names):
-        middle = TOP + index * cell + cell / 2
-        canvas.add(text(left - 6, middle + 4, name, anchor="end", size=11))
-        x = left + index * cell + cell / 2
-        y = TOP + n * cell + 12
-        canvas.add(
-            text(x, y, name, anchor="end", size=11, transform=f"rotate(-40 {num(x)} {num(y)})")
-        )
-    mid_x, mid_y = left + n * cell / 2, TOP + n * cell / 2
-    canvas.add(text(mid_x, HEATMAP_HEIGHT - 8, x_label, size=12, fill=AXIS))
-    canvas.add(
-        text(14, mid_y, y_label, size=12, fill=AXIS, transform=f"rotate(-90 14 {num(mid_y)})")
-    )
-    return document(WIDTH, HEATMAP_HEIGHT, title, canvas.parts, kind)
-
-
-def _mark(canvas: _Canvas, frame: Frame, mark: Mark, y: float) -> None:
+def _mark(canvas: Canvas, frame: Frame, mark: Mark, y: float) -> None:
     x = frame.x(mark.x)
     # the label sits inside the plot: right of the line in the left half, else left of it
     left_half = x < frame.left + frame.width / 2
     canvas.add(
         line(x, frame.top, x, frame.bottom, mark.color, stroke_dasharray="4 3"),
-        text(x + (4 if left_half else -4), y, mark.label, anchor="start" if left_half else "end",
-             size=11, fill=mark.color),
-    )  # fmt: skip
+        text(
+            x + (4 if left_half else -4),
+            y,
+            mark.label,
+            anchor="start" if left_half else "end",
+            size=11,
+            fill=mark.color,
+        ),
+    )
 
 
 def _frame(
@@ -191,8 +123,8 @@ def _frame(
     return frame, x_ticks, y_ticks
 
 
-def _grid(
-    canvas: _Canvas, frame: Frame, x_ticks: list[float], y_ticks: list[float], axes: Axes
+def grid(
+    canvas: Canvas, frame: Frame, x_ticks: list[float], y_ticks: list[float], axes: Axes
 ) -> None:
     named = dict(axes.x_ticks)
     for value in y_ticks:
@@ -203,7 +135,7 @@ def _grid(
         x = frame.x(value)
         canvas.add(line(x, frame.top, x, frame.bottom, GRID))
         shown = named.get(value, ticks.label(value, x_ticks) if not named else "")
-        canvas.add(text(x, frame.bottom + 16, _short(shown, 16), size=11))
+        canvas.add(text(x, frame.bottom + 16, short(shown, 16), size=11))
     canvas.add(
         f'<rect x="{num(frame.left)}" y="{num(frame.top)}" width="{num(frame.width)}" '
         f'height="{num(frame.height)}" fill="none" stroke="{AXIS}"/>'
@@ -213,7 +145,7 @@ def _grid(
     canvas.add(text(16, mid, axes.y_label, fill=AXIS, transform=f"rotate(-90 16 {num(mid)})"))
 
 
-def _draw(canvas: _Canvas, frame: Frame, series: Series, color: str) -> None:
+def _draw(canvas: Canvas, frame: Frame, series: Series, color: str) -> None:
     dash = ' stroke-dasharray="6 4"' if series.dashed else ""
     for segment in _segments(series):
         points = [(frame.x(x), frame.y(y)) for x, y in segment]
@@ -248,7 +180,7 @@ def _steps(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return stepped
 
 
-def _legend(canvas: _Canvas, frame: Frame, series: Sequence[Series], where: str) -> None:
+def _legend(canvas: Canvas, frame: Frame, series: Sequence[Series], where: str) -> None:
     named = [(i, s) for i, s in enumerate(series) if s.name]
     if not named:
         return
@@ -276,16 +208,5 @@ def _legend_width(series: Sequence[Series]) -> float:
     return max((len(n) for n in names), default=0) * 6.6 + 36
 
 
-def _blue(share: float) -> str:
-    """White for 0 to a deep blue for 1."""
-    low, high = (255, 255, 255), (8, 81, 156)
-    mixed = (round(a + (b - a) * max(0.0, min(1.0, share))) for a, b in zip(low, high, strict=True))
-    return "#" + "".join(f"{c:02x}" for c in mixed)
-
-
-def _cell_font(cell: float) -> int:
-    return int(max(8, min(14, cell * 0.35)))
-
-
-def _short(label: str, limit: int) -> str:
+def short(label: str, limit: int) -> str:
     return label if len(label) <= limit else label[: limit - 1] + "…"

@@ -9,11 +9,26 @@ from export.card.html import section, tree
 #: Manifest keys other sections show.
 SHOWN = frozenset(
     {
-        "name", "version", "signature", "labels", "files", "parity", "created_at", "opset",
-        "task", "features", "preprocessing", "metrics", "data_fingerprint", "code_revision",
-        "training", "variant", "evaluation", "format",
+        "name",
+        "version",
+        "signature",
+        "labels",
+        "files",
+        "parity",
+        "created_at",
+        "opset",
+        "task",
+        "features",
+        "preprocessing",
+        "metrics",
+        "data_fingerprint",
+        "code_revision",
+        "training",
+        "variant",
+        "evaluation",
+        "format",
     }
-)  # fmt: skip
+)
 
 
 def others(facts: CardFacts) -> str:

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from export.card.charts import Axes, Mark, Series, heatmap, line_chart
+from export.card.charts import Axes, Mark, Series, line_chart
+from export.card.heatmap import heatmap
 from export.card.html import fmt
 from export.card.svg import PALETTE, esc
 
@@ -72,10 +73,15 @@ def pr_chart(runs: list[Run]) -> str | None:
     if not have:
         return None
     series = [
-        Series(r.name(f"AP {pr['average_precision']:.4f}"), pr["recall"], pr["precision"],
-               r.color, steps=True)
+        Series(
+            r.name(f"AP {pr['average_precision']:.4f}"),
+            pr["recall"],
+            pr["precision"],
+            r.color,
+            steps=True,
+        )
         for r, pr in have
-    ]  # fmt: skip
+    ]
     prevalence = float(have[0][1].get("prevalence", 0.0))
     series.append(
         Series(
@@ -97,8 +103,9 @@ def calibration_chart(runs: list[Run]) -> str | None:
         for r, c in have
     ]
     series.append(Series("perfectly calibrated", [0, 1], [0, 1], CHANCE, dashed=True))
-    axes = Axes("mean predicted probability", "fraction of positives", (0, 1), (0, 1),
-                legend="lower right")  # fmt: skip
+    axes = Axes(
+        "mean predicted probability", "fraction of positives", (0, 1), (0, 1), legend="lower right"
+    )
     svg = line_chart("calibration", "Calibration (test split)", series, axes)
     counts = "; ".join(f"{r.tag or 'rows'} per bin: {fmt(c['count'])}" for r, c in have)
     bins = have[0][1].get("bins", "?")
@@ -124,10 +131,15 @@ def parity_chart(runs: list[Run]) -> str | None:
     if not have:
         return None
     series = [
-        Series(r.name("1 - cosine"), list(range(1, len(p["cosines"]) + 1)),
-               [1.0 - float(c) for c in p["cosines"]], r.color, markers=True)
+        Series(
+            r.name("1 - cosine"),
+            list(range(1, len(p["cosines"]) + 1)),
+            [1.0 - float(c) for c in p["cosines"]],
+            r.color,
+            markers=True,
+        )
         for r, p in have
-    ]  # fmt: skip
+    ]
     axes = Axes("reference text", "1 - cosine", y_floor=0.0)
     svg = line_chart("parity_cosines", "Encoder vs its reference, per text", series, axes)
     first = have[0][1]

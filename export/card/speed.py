@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from export.card.charts import Axes, Bar, Series, bar_chart, line_chart
+from export.card.bars import Bar, bar_chart
+from export.card.charts import Axes, Series, line_chart
 from export.card.facts import CardFacts
 from export.card.html import fmt, missing, note, pairs, section, table, tree
 from export.card.plots import figure
@@ -25,13 +26,18 @@ def variant(facts: CardFacts) -> str:
             body += table(
                 ["at", "variant", "precision", "cosine min", "max |Δ|", "rows/s", "fp32 rows/s"],
                 (
-                    [e.get("at"), f"v{e.get('version')}", e.get("precision"),
-                     (e.get("quality") or {}).get("cosine_min"),
-                     (e.get("quality") or {}).get("max_abs_diff"),
-                     e.get("rows_per_s"), e.get("source_rows_per_s")]
+                    [
+                        e.get("at"),
+                        f"v{e.get('version')}",
+                        e.get("precision"),
+                        (e.get("quality") or {}).get("cosine_min"),
+                        (e.get("quality") or {}).get("max_abs_diff"),
+                        e.get("rows_per_s"),
+                        e.get("source_rows_per_s"),
+                    ]
                     for e in measured
                 ),
-            )  # fmt: skip
+            )
         return section("Variant quality", body, "variant")
     quality, speed = found.get("quality") or {}, found.get("speed") or {}
     cosines = f"{fmt(quality.get('cosine_min'))} / {fmt(quality.get('cosine_mean'))}"
@@ -96,10 +102,14 @@ def _serve(entry: dict[str, Any]) -> str:
     if levels:
         index = {n: i for i, n in enumerate(levels)}
         series = [
-            Series(str(s.get("label")), [index[int(lv["clients"])] for lv in s.get("levels", [])],
-                   [lv.get("rps") for lv in s.get("levels", [])], markers=True)
+            Series(
+                str(s.get("label")),
+                [index[int(lv["clients"])] for lv in s.get("levels", [])],
+                [lv.get("rps") for lv in s.get("levels", [])],
+                markers=True,
+            )
             for s in servers
-        ]  # fmt: skip
+        ]
         named = [(i, str(n)) for n, i in index.items()]
         axes = Axes("concurrent clients", "requests/s", x_ticks=named, legend="outside", y_floor=0)
         title = "Requests per second by concurrency"
@@ -112,10 +122,16 @@ def _serve(entry: dict[str, Any]) -> str:
 
 def _text(entry: dict[str, Any]) -> str:
     rows = [
-        [f.get("tokens"), f.get("service_sentences_per_s"), f.get("raw_sentences_per_s"),
-         f.get("ratio"), f.get("p95_ms"), f.get("errors")]
+        [
+            f.get("tokens"),
+            f.get("service_sentences_per_s"),
+            f.get("raw_sentences_per_s"),
+            f.get("ratio"),
+            f.get("p95_ms"),
+            f.get("errors"),
+        ]
         for f in entry.get("fixed") or []
-    ]  # fmt: skip
+    ]
     header = [
         "tokens",
         "service sentences/s",
