@@ -7,6 +7,7 @@ Layout (`<root>` is a local folder):
     <root>/<model>/aliases.json      {"production": "3", "staging": "4"}
     <root>/<model>/history.jsonl     one JSON event per line, never rewritten
     <root>/<model>/audit.jsonl       retraining decisions, one JSON object per line
+    <root>/<model>/benchmarks.jsonl  benchmark figures per version, one JSON object per line
 
 Publishing writes into a hidden draft folder and renames it into place, so a
 reader sees a whole version or none. Alias files are replaced atomically.
@@ -39,6 +40,7 @@ PRODUCTION = "production"
 ALIASES = "aliases.json"
 HISTORY = "history.jsonl"
 AUDIT = "audit.jsonl"
+BENCHMARKS = "benchmarks.jsonl"
 DRAFT_PREFIX = ".draft-"
 
 
@@ -138,6 +140,10 @@ class Registry:
     def audit(self, name: str) -> list[dict[str, Any]]:
         """Retraining decisions, oldest first (see `append_audit`)."""
         return _read_jsonl(self.root / check_name(name) / AUDIT)
+
+    def benchmarks(self, name: str) -> list[dict[str, Any]]:
+        """Benchmark figures recorded for the model's versions, oldest first."""
+        return _read_jsonl(self.root / check_name(name) / BENCHMARKS)
 
     def drafts(self, name: str) -> list[Path]:
         """Draft folders present now: in use by a publish, or left behind by a killed one."""
@@ -243,6 +249,15 @@ class Registry:
         mid-write is skipped by `audit` and closed off before the next entry."""
         with self._lock(name):
             _append_jsonl(self.root / check_name(name) / AUDIT, {"at": _now(), **entry})
+
+    def append_benchmark(self, name: str, entry: dict[str, Any]) -> None:
+        """Append one benchmark's figures (with the `version` measured) to
+        `<root>/<name>/benchmarks.jsonl`, append-only like `append_audit`."""
+        if "version" not in entry:
+            raise ExportError(f"benchmark figures for model {name!r} name no version: {entry}")
+        self.resolve(f"{name}:{entry['version']}")  # figures only for a version that exists
+        with self._lock(name):
+            _append_jsonl(self.root / check_name(name) / BENCHMARKS, {"at": _now(), **entry})
 
     @contextlib.contextmanager
     def exclusive(self, name: str, job: str) -> Iterator[Path]:

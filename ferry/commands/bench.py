@@ -16,6 +16,13 @@ from ferry.options import DEFAULT_REGISTRY, RegistryOption
 if TYPE_CHECKING:
     from loadtests.bench_score import Report
 
+RecordOption = Annotated[
+    bool,
+    typer.Option(
+        help="Keep the figures in the registry beside the measured version "
+        "(its model card shows them)."
+    ),
+]
 app = typer.Typer(no_args_is_help=True, help="Benchmarks: each prints its figures from one run.")
 console = Console()
 
@@ -154,6 +161,7 @@ def serve(
     rounds: Annotated[
         int, typer.Option(min=1, help="Slices per level, servers taking turns (fairer).")
     ] = 3,
+    record: RecordOption = True,
 ) -> None:
     """Serving: ferry vs a plain FastAPI + ONNX Runtime endpoint vs BentoML, side by side."""
     import sys
@@ -179,7 +187,16 @@ def serve(
     command = "ferry bench serve " + " ".join(sys.argv[3:])
     chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
     code = run(
-        registry, chosen, levels, seconds, out, command, chosen_providers, io_binding, rounds
+        registry,
+        chosen,
+        levels,
+        seconds,
+        out,
+        command,
+        chosen_providers,
+        io_binding,
+        rounds,
+        record=record,
     )
     if code:
         console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
@@ -206,6 +223,7 @@ def text(
     out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown).")] = Path(
         "results/bench-text"
     ),
+    record: RecordOption = True,
 ) -> None:
     """Text models: service vs raw ONNX Runtime on 16/128-token texts; bucketing speed-up."""
     import sys
@@ -213,7 +231,9 @@ def text(
     from loadtests.bench_text import run
 
     command = "ferry bench text " + " ".join(sys.argv[3:])
-    code = run(registry, model, clients, seconds, out, command, service_mixed, rounds)
+    code = run(
+        registry, model, clients, seconds, out, command, service_mixed, rounds, record=record
+    )
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)

@@ -1,4 +1,4 @@
-"""`ferry models list|show|promote|rollback|history`."""
+"""`ferry models list|show|card|compare|promote|rollback|history|copy`."""
 
 from __future__ import annotations
 
@@ -45,6 +45,57 @@ def show(
 
     artifact = Registry(registry).get(ref)
     print(json.dumps(artifact.manifest.to_dict(), indent=2, sort_keys=True))
+
+
+@app.command()
+@friendly
+def card(
+    ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: NAME-vVERSION-card.html).")
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Write a version's model card: one self-contained HTML page with its charts."""
+    from export.card import card_facts, render_card
+    from export.manifest import atomic_write_text
+    from export.registry import Registry
+
+    facts = card_facts(Registry(registry), ref)
+    path = out or Path(f"{facts.name}-v{facts.version}-card.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, render_card(facts))
+    console.print(
+        f"card of {facts.name}:{facts.version} written to {path}", highlight=False, soft_wrap=True
+    )
+
+
+@app.command()
+@friendly
+def compare(
+    first: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    second: Annotated[str, typer.Argument(help="the version to set beside it")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="HTML file to write (default: NAME-vA-vs-vB.html)."),
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Two versions side by side: facts, metrics and their curves overlaid."""
+    from export.card import card_facts, render_compare
+    from export.manifest import atomic_write_text
+    from export.registry import Registry
+
+    reg = Registry(registry)
+    a, b = card_facts(reg, first), card_facts(reg, second)
+    path = out or Path(f"{a.name}-v{a.version}-vs-{b.name}-v{b.version}.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, render_compare(a, b))
+    console.print(
+        f"{a.name}:{a.version} vs {b.name}:{b.version} written to {path}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()

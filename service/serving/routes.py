@@ -1,5 +1,5 @@
-"""HTTP routes beside BentoML's own: Open Inference Protocol V2, OpenAI embeddings and
-ferry's status.
+"""HTTP routes beside BentoML's own: Open Inference Protocol V2, OpenAI embeddings, model
+cards and ferry's status.
 
 The app is plain FastAPI so it can be tested without a BentoML server; the
 BentoML service mounts it and puts its `ModelSet` into `app.state.models`.
@@ -8,17 +8,19 @@ Every model path also exists under `/versions/{version}`.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from export.errors import ExportError
 from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import handlers
+from service.serving.cards import card_html
 from service.serving.errors import Forbidden, NotFound
 from service.serving.models import ModelSet
 from service.serving.openai import embeddings_answer, model_answer, models_answer
@@ -66,6 +68,15 @@ def build_app() -> FastAPI:
     @app.get(VERSION + "/config")
     async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
         return handlers.v2_config(_models(request), name, version)
+
+    @app.get(MODEL + "/card")
+    @app.get(VERSION + "/card")
+    async def card(request: Request, name: str, version: str | None = None) -> Response:
+        models = _models(request)
+        runtime = models.get(name, version).runtime  # 404 for a model or version not served
+        # registry reads are file (or object store) I/O: off the event loop
+        html = await asyncio.to_thread(card_html, models.registry, runtime.manifest)
+        return HTMLResponse(html, headers={VERSION_HEADER: runtime.version})
 
     @app.post(MODEL + "/infer")
     @app.post(VERSION + "/infer")
