@@ -179,7 +179,7 @@ def serve(
     command = "ferry bench serve " + " ".join(sys.argv[3:])
     chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
     code = run(
-        registry, chosen, levels, seconds, out, command, chosen_providers, io_binding, rounds
+        Path(registry), chosen, levels, seconds, out, command, chosen_providers, io_binding, rounds
     )
     if code:
         console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
@@ -213,7 +213,7 @@ def text(
     from loadtests.bench_text import run
 
     command = "ferry bench text " + " ".join(sys.argv[3:])
-    code = run(registry, model, clients, seconds, out, command, service_mixed, rounds)
+    code = run(Path(registry), model, clients, seconds, out, command, service_mixed, rounds)
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)

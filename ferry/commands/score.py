@@ -67,7 +67,7 @@ def score(
         model=model,
         input=input_path,
         output=output,
-        registry=registry,
+        registry=Path(registry),  # a local folder until scoring reads registry URLs
         keep=tuple(id_col) if id_col else None,
         rejects=rejects,
         batch_rows=batch_rows or settings.batch_rows,

@@ -28,14 +28,15 @@ def serve(
     """Serve every model with a `production` alias (or those in $FERRY_MODELS)."""
     from export.registry import Registry
 
-    if bootstrap and not Registry(registry).models():
+    reg = Registry(registry)
+    if bootstrap and not reg.models():
         console.print(
             f"registry {registry} is empty: training the default model `{DEFAULT_RECIPE}`"
         )
         # A child process, so the server below never has torch in memory.
         cmd = [sys.executable, "-m", "ferry", "train", DEFAULT_RECIPE, "--registry", str(registry)]
         subprocess.run(cmd, check=True)
-    env = {**os.environ, "FERRY_REGISTRY": str(registry.resolve())}
+    env = {**os.environ, "FERRY_REGISTRY": reg.url}
     argv = [
         sys.executable,
         "-m",
