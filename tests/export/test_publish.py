@@ -124,7 +124,8 @@ def test_parity_failure_blocks_publishing(tabular_trained: Trained, tmp_path: Pa
         _publish(registry, tabular_trained, broken)
     folder = registry.root / "tabular"
     assert registry.versions("tabular") == ["1"]
-    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["1"]  # no draft left
+    assert registry.orphans() == []  # no draft, no unpublished version folder left
+    assert sorted(p.name for p in folder.iterdir() if p.name[0] != ".") == ["1"]
     assert [e["version"] for e in registry.history("tabular")] == ["1"]
     assert _publish(registry, tabular_trained).manifest.version == "2"
 
