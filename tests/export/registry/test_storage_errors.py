@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -12,8 +10,6 @@ from export.errors import ExportError, StorageError
 from export.registry import Registry
 from loadtests.servers import free_port
 from tests.support.s3 import S3Server, moto_server
-
-ROOT = Path(__file__).resolve().parents[3]
 
 
 def test_an_unreachable_endpoint_is_named(
@@ -70,15 +66,13 @@ def test_a_file_url_is_a_local_folder(tmp_path: Path) -> None:
 
 
 def test_the_command_prints_one_line_and_no_traceback(s3_server: S3Server) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ferry", "models", "list", "--registry", "s3://no-such-bucket/m"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-    assert result.returncode == 1
-    assert result.stderr.strip().count("\n") == 0, result.stderr
+    from typer.testing import CliRunner
+
+    from ferry.cli import app
+
+    result = CliRunner().invoke(app, ["models", "list", "--registry", "s3://no-such-bucket/m"])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.strip().count("\n") == 0, result.output
     assert "error: registry s3://no-such-bucket/m: bucket 'no-such-bucket' does not exist" in (
-        result.stderr
+        result.output
     )
