@@ -28,7 +28,7 @@ from typing import Any
 
 from export.errors import Conflict, ExportError
 from export.registry import layout
-from export.registry.storage import Precondition, Storage
+from export.registry.storage import NOT_MODIFIED, Precondition, Storage, Tagged
 from export.registry.streams import Stream, new_key, now
 
 FORMAT = 2
@@ -120,7 +120,17 @@ class Aliases:
         self.key = layout.aliases(model)
 
     def read(self) -> AliasState:
-        found = self.storage.read(self.key)
+        return self._parsed(self.storage.read(self.key))
+
+    def read_if_changed(self, previous: AliasState | None) -> AliasState:
+        """The state now; `previous` itself when the object still has its tag (on S3 a
+        conditional GET answered 304, a few hundred bytes)."""
+        if previous is None or previous.tag is None:
+            return self.read()
+        found = self.storage.read_if_changed(self.key, previous.tag)
+        return previous if found is NOT_MODIFIED else self._parsed(found)
+
+    def _parsed(self, found: Tagged | None) -> AliasState:
         if found is None:
             return AliasState()
         try:

@@ -43,6 +43,7 @@ class Registry:
         self.url = self.storage.url
         self.cache_dir = cache_dir
         self.lease_ttl = lease_ttl
+        self._polled: dict[str, AliasState] = {}
 
     @classmethod
     def open(cls, location: str | Path, **options: Any) -> Registry:
@@ -66,7 +67,11 @@ class Registry:
     # --- reading -------------------------------------------------------------
     def models(self) -> list[str]:
         """Models with at least one version; anything else in the root is ignored."""
-        return [m for m in _names(self.storage.listing("").dirs) if self.versions(m)]
+        return [m for m in self.model_names() if self.versions(m)]
+
+    def model_names(self) -> list[str]:
+        """Folders in the root that can be models (one listing; versions unchecked)."""
+        return _names(self.storage.listing("").dirs)
 
     def versions(self, name: str) -> list[str]:
         """Published versions of `name` (those with a manifest), oldest first."""
@@ -81,6 +86,13 @@ class Registry:
     def alias_state(self, name: str) -> AliasState:
         """The aliases of `name` with their revision (one read of one small object)."""
         return self._aliases(name).read()
+
+    def poll(self, name: str) -> AliasState:
+        """The aliases of `name` for a process that follows them: after the first read, one
+        small conditional read that returns the same state while nothing moved."""
+        state = self._aliases(name).read_if_changed(self._polled.get(name))
+        self._polled[name] = state
+        return state
 
     def resolve(self, ref: str | Reference) -> tuple[str, str]:
         """Return (name, version). A bare name means `production`, else the latest version."""

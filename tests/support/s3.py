@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -24,13 +25,47 @@ CREDENTIALS = {
 }
 
 
+#: moto's access log: `127.0.0.1 - - [date] "GET /bucket/key?query HTTP/1.1" 304 -`
+COLOURS = re.compile(r"\x1b\[[0-9;]*m")
+REQUEST = re.compile(r'"(?P<method>[A-Z]+) (?P<path>\S+) HTTP/[\d.]+" (?P<status>\d{3})')
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request the server logged."""
+
+    method: str
+    path: str
+    status: int
+
+
 @dataclass(frozen=True)
 class S3Server:
-    """A running moto server: its endpoint, and a bucket made for the tests."""
+    """A running moto server: its endpoint, a bucket made for the tests, and its log,
+    where every request it answered is counted."""
 
     endpoint: str
     bucket: str
     process: subprocess.Popen[bytes]
+    log: Path
+
+    def mark(self) -> int:
+        """A point in the request log; `requests_since` counts from there."""
+        return self.log.stat().st_size
+
+    def requests_since(self, mark: int, settle: float = 0.3, limit: float = 10.0) -> list[Request]:
+        """The requests logged after `mark`, once the log has not grown for `settle` s."""
+        deadline = time.monotonic() + limit
+        size = -1
+        while size != self.log.stat().st_size and time.monotonic() < deadline:
+            size = self.log.stat().st_size
+            time.sleep(settle)
+        with self.log.open("rb") as handle:
+            handle.seek(mark)
+            text = COLOURS.sub("", handle.read().decode(errors="replace"))
+        return [
+            Request(m["method"], m["path"], int(m["status"])) for m in REQUEST.finditer(text)
+        ]
 
     def env(self) -> dict[str, str]:
         """What a process needs to reach it through the standard AWS variables."""
@@ -71,7 +106,7 @@ def moto_server(log: Path, bucket: str | None = BUCKET, **env: str) -> Iterator[
                 time.sleep(0.1)
         if bucket:
             client.create_bucket(Bucket=bucket)
-        yield S3Server(endpoint, bucket or "", process)
+        yield S3Server(endpoint, bucket or "", process, log)
     finally:
         process.terminate()
         try:
