@@ -1,8 +1,9 @@
 """Turn the packages' own errors into one red line and an exit code, not a traceback.
 
-Exit codes: 1 an error; 2 a usage error (typer); 3 `EXIT_CONFLICT`, a compare-and-swap
-lost (an alias moved by someone else meanwhile; nothing changed, re-read and retry);
-75 `EXIT_LOCKED` (EX_TEMPFAIL), another job of the kind holds the model's lock.
+Exit codes: 1 an error; 2 a usage error (typer); 3 some rows rejected (`ferry score`);
+4 `EXIT_CONFLICT`, a compare-and-swap lost (an alias moved by someone else meanwhile;
+nothing changed, re-read and retry); 75 `EXIT_LOCKED` (EX_TEMPFAIL), another job of the
+kind holds the model's lock.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import typer
 from rich.console import Console
 
 EXIT_ERROR = 1
-EXIT_CONFLICT = 3
+EXIT_CONFLICT = 4
 EXIT_LOCKED = 75
 OUR_PACKAGES = frozenset({"export", "training", "service"})
 F = TypeVar("F", bound=Callable[..., Any])

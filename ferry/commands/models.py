@@ -1,7 +1,7 @@
 """`ferry models list|show|promote|rollback|history|copy|gc`.
 
 Alias moves are compare-and-swap: when the alias is no longer where the command (or
-`--expect`) says, nothing changes and the command exits with `EXIT_CONFLICT` (3).
+`--expect`) says, nothing changes and the command exits with `EXIT_CONFLICT` (4).
 """
 
 from __future__ import annotations

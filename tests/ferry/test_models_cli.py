@@ -20,7 +20,7 @@ def test_promote_with_expect_moves_or_refuses_with_its_own_exit_code(tmp_path: P
     run = CliRunner().invoke
     url = ["--registry", f"file://{tmp_path}/reg"]
     stale = run(app, ["models", "promote", "tabular", "3", "--expect", "2", *url])
-    assert stale.exit_code == EXIT_CONFLICT == 3, stale.output
+    assert stale.exit_code == EXIT_CONFLICT == 4, stale.output
     assert "alias 'production' points at 1, not 2" in stale.output
     assert registry.aliases("tabular") == {"production": "1"}
     moved = run(app, ["models", "promote", "tabular", "3", "--expect", "1", *url])
