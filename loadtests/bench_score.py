@@ -211,7 +211,7 @@ def bench_model(
     runtime = ModelRuntime.load(artifact, RuntimeSettings())
     inputs = load_inputs(manifest, data)
     figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
-    job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", Path(registry.url))
+    job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.url)
     job = ScoreJob(**{**asdict(job), "keep": ("id",), "batch_rows": batch_rows})
     bares, locals_ = [], []
     for _ in range(repeat):
@@ -321,7 +321,7 @@ def _child(args: dict[str, str]) -> None:
         model=args["model"],
         input=Path(args["input"]),
         output=Path(args["output"]),
-        registry=Path(args["registry"]),
+        registry=args["registry"],
         keep=("id",),
         batch_rows=int(args["batch_rows"]),
     )

@@ -14,6 +14,7 @@ from export.errors import StorageError
 from export.registry.storage.base import (
     NOT_MODIFIED,
     Changed,
+    Entry,
     Exists,
     Listing,
     Precondition,
@@ -25,6 +26,7 @@ from export.registry.storage.local import LocalStorage
 __all__ = [
     "NOT_MODIFIED",
     "Changed",
+    "Entry",
     "Exists",
     "Listing",
     "LocalStorage",

@@ -46,6 +46,16 @@ class Listing:
     files: list[str]
 
 
+@dataclass(frozen=True)
+class Entry:
+    """An object as a listing shows it: size, a version tag (ETag; size and mtime on a
+    folder) and its modification time (epoch seconds)."""
+
+    size: int
+    tag: str
+    modified: float
+
+
 #: What `read_if_changed` returns when the object still has the tag given.
 NOT_MODIFIED = Tagged(b"", "")
 
@@ -108,6 +118,10 @@ class Storage(ABC):
     @abstractmethod
     def listing(self, prefix: str) -> Listing:
         """Sub-prefixes and objects one level below `prefix` ("" is the root)."""
+
+    @abstractmethod
+    def entries(self, prefix: str) -> dict[str, Entry]:
+        """The objects directly under `prefix`, by name, with their sizes and tags."""
 
     @abstractmethod
     def exists_many(self, keys: Iterable[str]) -> set[str]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from export.errors import Locked, StorageError
-from export.registry.storage.base import Changed, Exists, Listing, Storage, Tagged
+from export.registry.storage.base import Changed, Entry, Exists, Listing, Storage, Tagged
 
 DIR_MODE = 0o755
 FILE_MODE = 0o644
@@ -128,6 +128,15 @@ class LocalStorage(Storage):
             with contextlib.suppress(OSError):  # vanished, or unreadable: not ours
                 (dirs if entry.is_dir() else files).append(entry.name)
         return Listing(sorted(dirs), sorted(files))
+
+    def entries(self, prefix: str) -> dict[str, Entry]:
+        found = {}
+        for name in self.listing(prefix).files:
+            with contextlib.suppress(OSError):
+                info = self.path(f"{prefix}/{name}").stat()
+                tag = f"{info.st_size}-{info.st_mtime_ns}"
+                found[name] = Entry(info.st_size, tag, info.st_mtime)
+        return found
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         return {key for key in keys if self.path(key).is_file()}

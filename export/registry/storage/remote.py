@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from export.errors import StorageError
-from export.registry.storage.base import Changed, Exists, Listing, Storage, Tagged
+from export.registry.storage.base import Changed, Entry, Exists, Listing, Storage, Tagged
 
 log = logging.getLogger("ferry.registry")
 T = TypeVar("T")
@@ -129,6 +129,22 @@ class FsspecStorage(Storage):
             name = str(entry["name"]).rstrip("/").rsplit("/", 1)[-1]
             (dirs if entry.get("type") == "directory" else files).append(name)
         return Listing(sorted(dirs), sorted(files))
+
+    def entries(self, prefix: str) -> dict[str, Entry]:
+        try:
+            found = self._guard(prefix, lambda: self.fs.ls(self.full(prefix), detail=True))
+        except FileNotFoundError:
+            return {}
+        entries = {}
+        for info in found:
+            if info.get("type") == "directory":
+                continue
+            name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+            size = int(info.get("size") or 0)
+            modified = _mtime(info) or 0.0
+            tag = str(info.get("ETag") or info.get("etag") or f"{size}-{modified}")
+            entries[name] = Entry(size, tag, modified)
+        return entries
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         return {k for k in keys if self._isfile(k)}
@@ -236,6 +252,16 @@ class S3Storage(FsspecStorage):
             for item in page.get("Contents", []):
                 files.add(item["Key"].rsplit("/", 1)[-1])
         return Listing(sorted(dirs), sorted(files))
+
+    def entries(self, prefix: str) -> dict[str, Entry]:
+        pages = self._run(prefix, self._pages(prefix, delimiter=True))
+        return {
+            item["Key"].rsplit("/", 1)[-1]: Entry(
+                int(item["Size"]), str(item["ETag"]), item["LastModified"].timestamp()
+            )
+            for page in pages
+            for item in page.get("Contents", [])
+        }
 
     def exists_many(self, keys: Iterable[str]) -> set[str]:
         wanted = list(keys)
