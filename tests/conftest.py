@@ -10,6 +10,18 @@ import pytest
 from tests.support.s3 import S3Server, moto_server
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Versions read from remote registries go to a folder of the session, not ~/.cache."""
+    saved = os.environ.get("FERRY_CACHE_DIR")
+    os.environ["FERRY_CACHE_DIR"] = str(tmp_path_factory.mktemp("ferry-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("FERRY_CACHE_DIR", None)
+    else:
+        os.environ["FERRY_CACHE_DIR"] = saved
+
+
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """One real S3 endpoint (moto) for the session, reached through the standard AWS

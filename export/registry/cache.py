@@ -43,10 +43,30 @@ class Cache:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def version(self, storage: Storage, name: str, version: str, manifest: bytes) -> Path:
-        """The local folder of `name:version`, fetched unless already here."""
+    def folder(self, storage: Storage, name: str, version: str) -> Path:
         ident = hashlib.sha256(storage.url.encode()).hexdigest()[:16]
-        folder = self.root / "versions" / ident / name / version
+        return self.root / "versions" / ident / name / version
+
+    def cached(self, storage: Storage, name: str, version: str) -> tuple[Path, bytes] | None:
+        """The folder and manifest of `name:version` if a whole copy is here. Versions never
+        change once published, so a copy found needs no request to the store."""
+        folder = self.folder(storage, name, version)
+        try:
+            return folder, (folder / MANIFEST).read_bytes()
+        except OSError:
+            return None
+
+    def version(
+        self,
+        storage: Storage,
+        name: str,
+        version: str,
+        manifest: bytes,
+        source: Path | None = None,
+    ) -> Path:
+        """The local folder of `name:version`, fetched unless already here; `source`, a
+        local folder holding the same files (a publish's draft), spares the download."""
+        folder = self.folder(storage, name, version)
         with contextlib.suppress(OSError):
             if (folder / MANIFEST).read_bytes() == manifest:
                 return folder
@@ -55,7 +75,8 @@ class Cache:
         try:
             for file_name, sha in parsed.files.items():
                 key = layout.version_file(name, version, file_name)
-                _link(self.blob(storage, key, sha), staged / file_name)
+                local = source / file_name if source is not None else None
+                _link(self.blob(storage, key, sha, local), staged / file_name)
             (staged / MANIFEST).write_bytes(manifest)
             for path in (staged, *staged.iterdir()):
                 os.chmod(path, 0o755 if path.is_dir() else 0o644)
@@ -66,15 +87,19 @@ class Cache:
             shutil.rmtree(staged, ignore_errors=True)
         return folder
 
-    def blob(self, storage: Storage, key: str, sha256: str) -> Path:
-        """The file stored at `key`, by its sha256: downloaded and checked if missing."""
+    def blob(self, storage: Storage, key: str, sha256: str, local: Path | None = None) -> Path:
+        """The file stored at `key`, by its sha256: downloaded (or copied from `local`)
+        and checked if missing."""
         blobs = _dirs(self.root / "blobs")
         path = blobs / sha256
         if path.is_file():
             return path
         tmp = blobs / f".{sha256}.{uuid.uuid4().hex[:8]}.tmp"
         try:
-            storage.get_file(key, tmp)
+            if local is not None and local.is_file():
+                shutil.copyfile(local, tmp)
+            else:
+                storage.get_file(key, tmp)
             actual = sha256_file(tmp)
             if actual != sha256:
                 raise IntegrityError(

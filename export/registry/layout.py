@@ -2,7 +2,7 @@
 
     <model>/<version>/model.onnx              (+ tokenizer.json, ...: the files the manifest lists)
     <model>/<version>/manifest.json           written last: a version without it does not exist
-    <model>/<version>/.claim                  while a publish is under way (who, since when)
+    <model>/<version>/.claim                  the number taken by a publish (who, since when)
     <model>/aliases.json                      {"revision": 7, "aliases": {...}, "lineage": {...},
                                                "last": <the event of revision 7>}
     <model>/.streams/<stream>/<key>.json      append-only streams: history, audit, ...

@@ -1,13 +1,13 @@
 """Publishing a version whole, on a store without rename.
 
 1. Claim the version: create `<model>/<version>/.claim` (If-None-Match), the next free
-   number for a new version, and check no manifest is there (a published version's claim
-   is gone). Two publishers never hold the same number.
+   number for a new version. Two publishers never hold the same number, and the claim
+   stays with the version, so a number is never handed out twice.
 2. The caller writes the files into a local draft folder, manifest included.
-3. Check the draft (names, every file's sha256), store each file the manifest lists,
-   then create `<model>/<version>/manifest.json` (If-None-Match): the version exists from
-   that write on, and readers ignore a version folder without a manifest. Then the
-   claim goes.
+3. Check the draft (names, every file's sha256), check the claim is still ours, store
+   each file the manifest lists, then create `<model>/<version>/manifest.json`
+   (If-None-Match): the version exists from that write on, and readers ignore a version
+   folder without a manifest.
 
 A publish killed anywhere before step 3's last write leaves a claim and some files that
 no reader lists; `Registry.gc` removes them once older than a given age.
@@ -21,7 +21,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from export.errors import ExportError, ManifestError
@@ -36,13 +36,16 @@ ATTEMPTS = 100
 
 
 @contextlib.contextmanager
-def draft(storage: Storage, name: str) -> Iterator[Draft]:
-    """Claim the next version of `name`; publish the draft folder when the block ends cleanly."""
+def draft(
+    storage: Storage, name: str, published: Callable[[Draft, bytes], None] | None = None
+) -> Iterator[Draft]:
+    """Claim the next version of `name`; publish the draft folder when the block ends cleanly.
+    `published(draft, manifest)` sees the draft's files once they are stored."""
     version, claim = _claim_next(storage, name)
     folder = storage.scratch(name)
-    published = False
+    done = False
     try:
-        yield Draft(name, version, folder)
+        yield (made := Draft(name, version, folder))
         manifest = Manifest.read(folder)
         if (manifest.name, manifest.version) != (name, version):
             found = f"{manifest.name}:{manifest.version}"
@@ -50,11 +53,12 @@ def draft(storage: Storage, name: str) -> Iterator[Draft]:
         Artifact(folder, manifest).verify()
         _check_claim(storage, name, version, claim)
         store_files(storage, name, version, folder, manifest, move=True)
-        published = True
-        storage.delete(layout.claim(name, version))
+        done = True
+        if published is not None:
+            published(made, (folder / MANIFEST).read_bytes())
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-        if not published and not storage.exists_many([layout.manifest(name, version)]):
+        if not done and not storage.exists_many([layout.manifest(name, version)]):
             storage.delete_tree(layout.version(name, version))
 
 
@@ -76,8 +80,7 @@ def adopt(storage: Storage, artifact: Artifact) -> bool:
             "process, or was left by a killed one (`ferry models gc` removes it)"
         ) from None
     try:
-        if _same_or_clash(storage, artifact):  # published (and its claim gone) meanwhile
-            storage.delete(layout.claim(name, version))
+        if _same_or_clash(storage, artifact):  # a version of an older layout, without claim
             return False
         _check_claim(storage, name, version, claim)
         store_files(storage, name, version, artifact.path, artifact.manifest, move=False)
@@ -85,7 +88,6 @@ def adopt(storage: Storage, artifact: Artifact) -> bool:
         if not storage.exists_many([layout.manifest(name, version)]):
             storage.delete_tree(layout.version(name, version))
         raise
-    storage.delete(layout.claim(name, version))
     return True
 
 
@@ -107,13 +109,9 @@ def _claim_next(storage: Storage, name: str) -> tuple[str, bytes]:
     number = max(taken, default=0) + 1
     for candidate in map(str, range(number, number + ATTEMPTS)):
         try:
-            claim = _claim(storage, name, candidate)
+            return candidate, _claim(storage, name, candidate)
         except Exists:
             continue
-        if not storage.exists_many([layout.manifest(name, candidate)]):
-            return candidate, claim
-        storage.delete(layout.claim(name, candidate))  # published since we listed
-
     raise ExportError(f"model {name!r}: no free version number after {ATTEMPTS} tries")
 
 

@@ -124,13 +124,24 @@ class Registry:
 
     def get(self, ref: str | Reference, verify: bool = True) -> Artifact:
         """Open a version as a local folder; with `verify`, every file's sha256 is checked
-        (a remote version is checked once, when its files enter the cache)."""
-        name, version = self.resolve(ref)
-        if self.is_local:
+        (a remote version is checked once, when its files enter the cache; `name:version`
+        found in the cache is opened without asking the store)."""
+        parsed = Reference.parse(ref) if isinstance(ref, str) else ref
+        cached = None
+        if not self.is_local and parsed.version is not None:  # versions never change
+            cached = self._cache().cached(self.storage, parsed.name, parsed.version)
+        if cached is not None:
+            name, version = parsed.name, str(parsed.version)
+            folder, data = cached
+            manifest = _manifest(data, str(folder))
+            artifact = Artifact(folder, manifest, verified=True)
+        elif self.is_local:
+            name, version = self.resolve(parsed)
             folder = self.root / name / version
             manifest = Manifest.read(folder)
             artifact = Artifact(folder, manifest)
         else:
+            name, version = self.resolve(parsed)
             found = self.storage.read(layout.manifest(name, version))
             if found is None:
                 raise self._no_version(name, version)
@@ -181,7 +192,7 @@ class Registry:
     def draft(self, name: str) -> Iterator[Draft]:
         """Reserve the next version; publish it when the block ends cleanly (see
         `export.registry.publishing`). The version appears whole or not at all."""
-        with publishing.draft(self.storage, check_name(name)) as draft:
+        with publishing.draft(self.storage, check_name(name), self._keep) as draft:
             yield draft
         self.stream(name, HISTORY).append({"event": "publish", "version": draft.version})
 
@@ -263,6 +274,11 @@ class Registry:
     # --- internals -----------------------------------------------------------
     def _aliases(self, name: str) -> Aliases:
         return Aliases(self.storage, check_name(name), self.stream(name, HISTORY))
+
+    def _keep(self, draft: Draft, manifest: bytes) -> None:
+        """A remote registry keeps what this process just published in its cache."""
+        if not self.is_local:
+            self._cache().version(self.storage, draft.name, draft.version, manifest, draft.path)
 
     def _published(self, name: str, version: str) -> bool:
         key = layout.manifest(check_name(name), check_name(version))

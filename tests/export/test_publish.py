@@ -74,7 +74,10 @@ def test_manifest_describes_the_artifact(
     assert manifest.opset == 18
     assert manifest.code_revision  # a commit hash, or "unknown" outside git
     assert manifest.created_at.endswith("+00:00")
-    assert sorted(p.name for p in artifact.path.iterdir()) == ["manifest.json", MODEL_FILE]
+    assert sorted(p.name for p in artifact.path.iterdir() if p.name[0] != ".") == [
+        "manifest.json",
+        MODEL_FILE,
+    ]  # and the version's claim, `.claim`
     assert manifest.files == {MODEL_FILE: sha256_file(artifact.model_path)}
     assert registry.versions("tabular") == ["1"]
 

@@ -10,12 +10,9 @@ import json
 import os
 import random
 import sys
-from datetime import UTC, datetime
 
 from export.errors import Conflict
-from export.manifest import MODEL_FILE, Manifest, Parity, sha256_file
 from export.registry import Registry
-from export.signature import Signature, TensorSpec
 
 
 def move(url: str, alias: str, count: int, versions: list[str]) -> None:
@@ -35,38 +32,5 @@ def move(url: str, alias: str, count: int, versions: list[str]) -> None:
     print(json.dumps({"won": won, "lost": lost}), flush=True)
 
 
-def publish(url: str, model: str, megabytes: float) -> None:
-    """Publish versions of `model` with a file of `megabytes` until killed."""
-    registry = Registry(url)
-    payload = os.urandom(int(megabytes * 1_000_000))
-    print("ready", flush=True)
-    while True:
-        with registry.draft(model) as draft:
-            (draft.path / MODEL_FILE).write_bytes(payload)
-            tiny_manifest(model, draft.version, sha256_file(draft.path / MODEL_FILE)).write(
-                draft.path
-            )
-        print(draft.version, flush=True)
-
-
-def tiny_manifest(model: str, version: str, sha256: str) -> Manifest:
-    """A manifest for a one-file version (its bytes need not be a real graph here)."""
-    spec = TensorSpec("x", "float32", (-1, 1))
-    return Manifest(
-        name=model,
-        version=version,
-        signature=Signature((spec,), (spec,)),
-        labels=[],
-        files={MODEL_FILE: sha256},
-        parity=Parity(0.0, 1e-5, 0, True),
-        created_at=datetime.now(UTC).isoformat(),
-        opset=18,
-    )
-
-
 if __name__ == "__main__":
-    command, *args = sys.argv[1:]
-    if command == "move":
-        move(args[0], args[1], int(args[2]), args[3:])
-    else:
-        publish(args[0], args[1], float(args[2]))
+    move(sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:])

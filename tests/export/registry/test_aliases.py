@@ -73,7 +73,7 @@ def test_racing_processes_never_lose_a_move(registry: Registry) -> None:
     """Two processes move one alias as fast as they can: every move that returned is in
     the history once, in revision order, each starting where the one before ended."""
     three_versions(registry)
-    command = [sys.executable, "-m", "tests.support.registry_workers", "move", registry.url]
+    command = [sys.executable, "-m", "tests.support.registry_workers", registry.url]
     workers = [
         subprocess.Popen(
             [*command, "production", "8", "1", "2", "3"],

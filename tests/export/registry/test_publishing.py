@@ -3,35 +3,16 @@ foreign folders and objects are ignored."""
 
 from __future__ import annotations
 
-import os
 import random
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from export.registry import Registry
+from loadtests.registry_chaos import kill_a_publish
 from tests.support.onnx_models import publish_linear
 
 ROOT = Path(__file__).resolve().parents[3]
 #: Kills per store in the tests (each starts a process); the benchmark runs more.
 KILLS = 2
-
-
-def kill_a_publish(registry: Registry, seconds: float) -> None:
-    """Start a process publishing 2 MB versions in a loop and SIGKILL it `seconds` after
-    it is ready, wherever it is."""
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.registry_workers", "publish", registry.url, "m", "2"],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert worker.stdout is not None and worker.stdout.readline().strip() == "ready"
-    time.sleep(seconds)
-    os.kill(worker.pid, signal.SIGKILL)
-    worker.wait(timeout=30)
 
 
 def assert_only_whole_versions(registry: Registry) -> None:
@@ -46,7 +27,7 @@ def test_a_publish_killed_anywhere_leaves_nothing_visible(registry: Registry) ->
     rng = random.Random(13)
     for _ in range(KILLS):
         before = set(registry.versions("m"))
-        kill_a_publish(registry, rng.uniform(0.0, 0.4))
+        kill_a_publish(registry.url, rng.uniform(0.0, 0.4))
         assert_only_whole_versions(registry)
         assert set(registry.versions("m")) >= before
     published = registry.versions("m")

@@ -27,7 +27,9 @@ def model_set(url: str, cache: Path, **settings: object) -> ModelSet:
     return models
 
 
-def test_idle_polling_is_one_conditional_read_per_model(s3_server: S3Server, tmp_path: Path) -> None:
+def test_idle_polling_is_one_conditional_read_per_model(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
     url = s3_server.url()
     registry = Registry(url, cache_dir=tmp_path / "cache")
     publish_linear(registry, name="tabular")
