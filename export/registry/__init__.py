@@ -3,7 +3,8 @@ streams. The only code that touches the registry's storage; every other package 
 through `Registry`'s methods.
 
 Where it lives: a folder path or `file://…` (`storage.local`), `s3://bucket/prefix`
-(`storage.remote`, S3 or an S3-compatible store), or another fsspec URL (untested).
+(`storage.s3`, S3 or an S3-compatible store), or another fsspec URL (`storage.fsspec`,
+untested).
 `Registry(location)` / `Registry.open(location)` / `open_registry(location)` parse it.
 The layout is in `layout`; in short:
 

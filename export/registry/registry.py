@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 from export.errors import ExportError, Locked, ManifestError, ModelNotFound
 from export.manifest import Manifest
 from export.reference import NAME, Reference, check_name
-from export.registry import layout, publishing
+from export.registry import layout, publishing, sweeping
 from export.registry.aliases import UNSET, Aliases, AliasState, Expect, promote_to, roll_back
 from export.registry.artifact import Artifact, Draft
 from export.registry.cache import Cache, default_cache_dir
@@ -153,9 +152,8 @@ class Registry:
                 f"{self.storage.describe(layout.version(name, version))} holds a manifest for "
                 f"{manifest.name}:{manifest.version}, expected {name}:{version}"
             )
-        if verify and not artifact.verified:
-            artifact.verify()
-            artifact = Artifact(artifact.path, manifest, verified=True)
+        if verify:
+            artifact.verify()  # a local folder can change after any check: checked each time
         return artifact
 
     def history(self, name: str) -> list[dict[str, Any]]:
@@ -259,17 +257,7 @@ class Registry:
     def gc(self, older_than: float, dry_run: bool = False) -> list[str]:
         """Remove unpublished version folders and drafts untouched for `older_than` seconds;
         return their URLs. Published versions, aliases and streams are never touched."""
-        cutoff = time.time() - older_than
-        removed = []
-        for model in _names(self.storage.listing("").dirs):
-            for prefix in self._orphan_candidates(model):
-                newest = self.storage.newest(prefix)
-                if newest is not None and newest > cutoff:
-                    continue
-                if not dry_run:
-                    self.storage.delete_tree(prefix)
-                removed.append(self.storage.describe(prefix))
-        return removed
+        return sweeping.sweep(self.storage, self.model_names(), older_than, dry_run)
 
     # --- internals -----------------------------------------------------------
     def _aliases(self, name: str) -> Aliases:
@@ -283,18 +271,6 @@ class Registry:
     def _published(self, name: str, version: str) -> bool:
         key = layout.manifest(check_name(name), check_name(version))
         return bool(self.storage.exists_many([key]))
-
-    def _orphan_candidates(self, model: str) -> list[str]:
-        listing = self.storage.listing(model)
-        versions = _names(listing.dirs)
-        claims = self.storage.exists_many(layout.claim(model, v) for v in versions)
-        manifests = self.storage.exists_many(layout.manifest(model, v) for v in versions)
-        unpublished = [
-            layout.version(model, v)
-            for v in versions
-            if layout.claim(model, v) in claims and layout.manifest(model, v) not in manifests
-        ]
-        return [*unpublished, *self.storage.stale_scratch(model)]
 
     def _cache(self) -> Cache:
         return Cache(self.cache_dir or default_cache_dir())

@@ -67,7 +67,7 @@ def open_storage(location: str | Path) -> Storage:
 
 
 def _s3(url: str, rest: str) -> Storage:
-    from export.registry.storage.remote import S3Storage, s3_filesystem
+    from export.registry.storage.s3 import S3Storage, s3_filesystem
 
     try:
         return S3Storage(url, s3_filesystem(), rest)
@@ -92,7 +92,7 @@ def _fsspec(url: str, scheme: str, rest: str) -> Storage:
             f"registry URL {url!r}: unknown scheme {scheme!r}; use a folder path, file://, "
             "s3://, or another fsspec scheme"
         ) from err
-    from export.registry.storage.remote import FsspecStorage
+    from export.registry.storage.fsspec import FsspecStorage
 
     return FsspecStorage(url, fs, rest)
 
