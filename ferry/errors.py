@@ -1,4 +1,10 @@
-"""Turn the packages' own errors into one red line and exit code 1, not a traceback."""
+"""Turn the packages' own errors into one red line and an exit code, not a traceback.
+
+Exit codes: 1 an error; 2 a usage error (typer); 3 some rows rejected (`ferry score`);
+4 `EXIT_CONFLICT`, a compare-and-swap lost (an alias moved by someone else meanwhile;
+nothing changed, re-read and retry); 75 `EXIT_LOCKED` (EX_TEMPFAIL), another job of the
+kind holds the model's lock.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import typer
 from rich.console import Console
 
 EXIT_ERROR = 1
+EXIT_CONFLICT = 4
+EXIT_LOCKED = 75
 OUR_PACKAGES = frozenset({"export", "training", "service"})
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +32,18 @@ def friendly(command: F) -> F:
         except Exception as err:
             if type(err).__module__.split(".")[0] not in OUR_PACKAGES:
                 raise
-            Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False)
-            raise typer.Exit(EXIT_ERROR) from err
+            Console(stderr=True).print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exit_code(err)) from err
 
     return wrapper  # type: ignore[return-value]
+
+
+def exit_code(err: Exception) -> int:
+    """The exit status for one of ferry's errors."""
+    from export.errors import Conflict, Locked
+
+    if isinstance(err, Conflict):
+        return EXIT_CONFLICT
+    if isinstance(err, Locked):
+        return EXIT_LOCKED
+    return EXIT_ERROR

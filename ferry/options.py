@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 RegistryOption = Annotated[
-    Path,
+    str,
     typer.Option(
         "--registry",
         envvar="FERRY_REGISTRY",
-        help="Registry folder (default: $FERRY_REGISTRY, then ./registry).",
+        help="Registry: a folder, file://PATH or s3://BUCKET/PREFIX "
+        "(default: $FERRY_REGISTRY, then ./registry).",
         show_default=True,
     ),
 ]
-DEFAULT_REGISTRY = Path("registry")
+DEFAULT_REGISTRY = "registry"

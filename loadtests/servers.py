@@ -32,16 +32,17 @@ def free_port() -> int:
 
 @contextmanager
 def running_service(
-    registry: Path, log: Path, target: str = FERRY, timeout: float = 90.0, **env: str
+    registry: Path | str, log: Path, target: str = FERRY, timeout: float = 90.0, **env: str
 ) -> Iterator[str]:
-    """A BentoML service (`bentoml serve TARGET`); yields the base URL once `/readyz` is 200."""
+    """A BentoML service (`bentoml serve TARGET`) on `registry` (a folder or a registry URL);
+    yields the base URL once `/readyz` is 200."""
     with running_server("bentoml", target, registry, log, timeout, **env) as started:
         yield started.url
 
 
 @contextmanager
 def running_server(
-    kind: str, target: str, registry: Path, log: Path, timeout: float = 90.0, **env: str
+    kind: str, target: str, registry: Path | str, log: Path, timeout: float = 90.0, **env: str
 ) -> Iterator[Started]:
     """`kind` is "bentoml" (`bentoml serve`) or "uvicorn" (a plain ASGI app)."""
     port = free_port()

@@ -8,6 +8,8 @@
   no evidence: onnxruntime-gpu names CUDA as available on any machine, so "no GPU" is
   what the kernel driver says (`/proc/driver/nvidia/gpus`, `nvidia-smi -L`). Where a GPU
   is present, `gpu` tests run, and fail if ONNX Runtime cannot use it.
+- Versions read from remote registries are cached in a folder of the session, and the
+  `s3_server` fixture gives one real S3 endpoint (moto) for the session.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
+from tests.support.s3 import S3Server, moto_server
 
 #: Variables that change what the code under test does; cleared for the whole session.
 PREFIXES = ("FERRY_", "BENTOML_")
@@ -112,3 +116,36 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.line(
         f"{len(_skips)} test(s) skipped; only tests marked gpu may skip, on a machine without one"
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cache_dir(
+    _no_settings_from_outside: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Versions read from remote registries go to a folder of the session, not ~/.cache."""
+    saved = os.environ.get("FERRY_CACHE_DIR")
+    os.environ["FERRY_CACHE_DIR"] = str(tmp_path_factory.mktemp("ferry-cache"))
+    yield
+    if saved is None:
+        os.environ.pop("FERRY_CACHE_DIR", None)
+    else:
+        os.environ["FERRY_CACHE_DIR"] = saved
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """One real S3 endpoint (moto) for the session, reached through the standard AWS
+    variables, which are set for this process and the processes it starts."""
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with moto_server(log) as server:
+        saved = {k: os.environ.get(k) for k in [*server.env(), "AWS_PROFILE"]}
+        os.environ.pop("AWS_PROFILE", None)
+        os.environ.update(server.env())
+        try:
+            yield server
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value

@@ -187,7 +187,7 @@ def serve(
     command = "ferry bench serve " + " ".join(sys.argv[3:])
     chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
     code = run(
-        registry,
+        Path(registry),
         chosen,
         levels,
         seconds,
@@ -232,7 +232,7 @@ def text(
 
     command = "ferry bench text " + " ".join(sys.argv[3:])
     code = run(
-        registry, model, clients, seconds, out, command, service_mixed, rounds, record=record
+        Path(registry), model, clients, seconds, out, command, service_mixed, rounds, record=record
     )
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
@@ -258,7 +258,7 @@ def protocols(
     from loadtests.bench_protocols import run
 
     report = run(
-        registry.resolve(),
+        Path(registry).resolve(),
         digits,
         embed,
         rows,
@@ -291,3 +291,57 @@ def protocols(
     )
     console.print(table)
     console.print(f"figures in {json_path} ({report['note']})")
+
+
+@app.command("registry")
+@friendly
+def registry_figures(
+    rounds: Annotated[int, typer.Option(min=1, help="Turns of each timed figure.")] = 3,
+    polls: Annotated[int, typer.Option(min=1, help="Idle refreshes of the service.")] = 20,
+    kills: Annotated[int, typer.Option(min=0, help="Publishes killed with SIGKILL.")] = 20,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures here.")
+    ] = None,
+) -> None:
+    """The registry on S3 (a local moto server that counts requests) beside a local folder:
+    publish + promote, cached loads, idle polling, killed publishes."""
+    from loadtests.bench_registry import run
+
+    report = run(rounds=rounds, polls=polls, kills=kills)
+    table = Table("figure", "value", title="ferry bench registry")
+    rows = [
+        ("publish + promote, local folder (s)", f"{report.local_publish_s:.3f}"),
+        ("publish + promote, S3 (s)", f"{report.s3_publish_s:.3f}"),
+        ("S3 / local folder (goal <= 2)", _goal(report.publish_ratio, report.publish_ratio <= 2)),
+        (f"first load from S3, {report.model_bytes:,} bytes (s)", f"{report.first_load_s:.4f}"),
+        ("second load, from the cache (s)", f"{report.cached_load_s:.5f}"),
+        (
+            "cached / first (goal <= 0.05)",
+            f"[{'green' if report.cache_ratio <= 0.05 else 'red'}]{report.cache_ratio:.4f}[/]",
+        ),
+        (
+            f"idle requests per model per poll ({report.models_polled} models, "
+            f"{report.polls} polls; goal 1)",
+            _goal(report.requests_per_model_per_poll, report.requests_per_model_per_poll == 1),
+        ),
+        ("  of which", ", ".join(f"{k} x{v}" for k, v in sorted(report.poll_kinds.items()))),
+    ]
+    if report.chaos:
+        c = report.chaos
+        rows.append(
+            (
+                f"publishes killed: {c['kills']}; whole versions visible",
+                f"{c['visible']}; broken {c['broken']}; orphans removed {c['orphans_removed']}",
+            )
+        )
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    missed = [goal for goal, met in report.goals().items() if not met]
+    if missed:
+        console.print(f"[red]missed: {'; '.join(missed)}[/red]")
+        raise typer.Exit(1)

@@ -32,7 +32,8 @@ def serve(
     """Serve every model with a `production` alias (or those in $FERRY_MODELS)."""
     from export.registry import Registry
 
-    if bootstrap and not Registry(registry).models():
+    reg = Registry(registry)
+    if bootstrap and not reg.models():
         console.print(
             f"registry {registry} is empty: training the default model `{DEFAULT_RECIPE}`"
         )
@@ -42,7 +43,7 @@ def serve(
     # the gRPC server starts inside the service, so it learns its address from here
     env = {
         **os.environ,
-        "FERRY_REGISTRY": str(registry.resolve()),
+        "FERRY_REGISTRY": reg.url,
         "FERRY_HOST": host,
         "FERRY_GRPC_PORT": str(grpc_port),
     }

@@ -4,6 +4,9 @@ The refresher decides when a model is brought in line with the registry; the
 model set does it (`ModelSet.update`: load → warm → swap → drain → retire), so no
 request is dropped. If loading fails, the old version keeps serving, the failure
 is recorded, and polls do not retry that version until its alias moves again.
+Registry reads run in a worker thread, so a slow or unreachable store never holds up
+the event loop that serves requests; while it is unreachable, what is loaded keeps
+serving and `/status` says so (`registry`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from export.errors import ExportError
+from export.errors import ExportError, StorageError
+from export.registry import AliasState
 from service.runtime.errors import ModelLoadError
 from service.serving.models import ModelSet
 
@@ -46,13 +50,26 @@ class Refresher:
     async def refresh(self, retry_failed: bool = False) -> list[RefreshResult]:
         """Check every wanted model once; return what changed or failed."""
         async with self._lock:
-            results = []
-            for name in self.models.wanted():
-                result = await self._refresh_model(name, retry_failed)
+            results: list[RefreshResult] = []
+            try:
+                names = await asyncio.to_thread(self.models.candidates)
+            except ExportError as err:
+                self.models.store.failed(err)
+                return results
+            reached = True
+            for name in names:
+                try:
+                    result = await self._refresh_model(name, retry_failed)
+                except StorageError as err:
+                    self.models.store.failed(err)
+                    reached = False
+                    continue
                 if result is not None:
                     results.append(result)
                     if self.on_result is not None:
                         self.on_result(result)
+            if reached:
+                self.models.store.ok()
             self.last_refresh = time.time()
             return results
 
@@ -67,12 +84,21 @@ class Refresher:
 
     def status(self) -> dict[str, object]:
         failures = {name: f"version {v}: {why}" for name, (v, why) in self._failed.items()}
-        return {"failures": failures, "last_refresh": self.last_refresh}
+        return {
+            "failures": failures,
+            "last_refresh": self.last_refresh,
+            "registry": self.models.store.describe(),
+        }
 
     async def _refresh_model(self, name: str, retry_failed: bool) -> RefreshResult | None:
         models = self.models
         try:
-            target = models.target(name)
+            state: AliasState = await asyncio.to_thread(models.registry.poll, name)
+            if not models.follows(name, state):
+                return None
+            target = await asyncio.to_thread(models.target, name, state)
+        except StorageError:
+            raise
         except ExportError as err:
             alias = models.registry_settings.alias
             log.warning("model %s: cannot resolve %s: %s", name, alias, err)

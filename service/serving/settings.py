@@ -19,7 +19,11 @@ class RegistrySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
 
-    registry: Path = Path("registry")
+    # A folder, file://PATH or s3://BUCKET/PREFIX (export.registry reads it).
+    registry: str = "registry"
+    # Where versions read from a remote registry are kept, by sha256 (None: the
+    # registry's default, ~/.cache/ferry).
+    cache_dir: Path | None = None
     # Empty: every model in the registry that has the alias below.
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alias: str = "production"
@@ -27,11 +31,20 @@ class RegistrySettings(BaseSettings):
     # some alias points to) or "latest:N" (the N newest versions, plus the alias).
     versions: str = Field(default="alias", pattern=r"^(alias|aliases|latest:[1-9][0-9]*)$")
 
+    # Without FERRY_MODELS, how often the registry's model folders are listed to find new
+    # models (one request); polls between listings cost one conditional read per model.
+    discovery_interval_s: float = Field(default=60.0, ge=0)
+
     @field_validator("models", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         # FERRY_MODELS=tabular,digits reads more naturally than a JSON list.
         return split_list(value)
+
+    @field_validator("registry", mode="before")
+    @classmethod
+    def _location(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
 
 
 class BatchSettings(BaseSettings):

@@ -228,7 +228,7 @@ def test_variant_of_a_variant_is_refused_and_leaves_nothing(tabular: Artifact) -
     with pytest.raises(ExportError, match="unknown precision 'int4'"):
         publish_variant(registry, "tabular:1", "int4", **FAST)
     assert registry.versions("tabular") == versions
-    assert registry.drafts("tabular") == []
+    assert registry.orphans() == []
 
 
 def test_given_inputs_are_used_and_checked(tabular: Artifact, tmp_path: Path) -> None:

@@ -68,7 +68,7 @@ def test_train_on_a_users_csv_then_manage_aliases(tmp_path: Path, user_csv: Path
 
     baked = tmp_path / "baked"
     ferry("models", "copy", "cells@staging", "--to", str(baked), "--registry", reg)
-    assert json.loads((baked / "cells" / "aliases.json").read_text()) == {"production": "2"}
+    assert Registry(baked).aliases("cells") == {"production": "2"}
 
 
 def test_clear_errors_and_exit_codes(tmp_path: Path, user_csv: Path) -> None:
