@@ -54,10 +54,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     FERRY_REGISTRY=/models \
     FERRY_HOST=0.0.0.0 \
     FERRY_PORT=3000 \
+    FERRY_GRPC_PORT=8001 \
     BENTOML_HOME=/home/ferry/bentoml
 USER 10001
 WORKDIR /home/ferry
-EXPOSE 3000
+# HTTP (REST, OpenAI, metrics) and gRPC (Open Inference Protocol)
+EXPOSE 3000 8001
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['FERRY_PORT']}/readyz\", timeout=2)"]
 ENTRYPOINT ["ferry", "serve"]

@@ -32,11 +32,12 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/hadolint Dockerfile
+	$(BIN)/hadolint Dockerfile deploy/train.Dockerfile
 
-## Build the image, run it on a trained model and check it (docker, else podman; needs root for podman).
+## Build the image, run it on a trained model and check it (docker, else podman; needs root for podman):
+## the pytest tests marked `container` (tests/e2e/test_container.py runs scripts/container_smoke.sh).
 container-check: install
-	PYTHON=$(abspath $(BIN))/python bash scripts/container_smoke.sh
+	$(BIN)/pytest -m container $(PYTEST_ARGS)
 
 format: install
 	$(BIN)/ruff format .

@@ -50,3 +50,23 @@ class Locked(ExportError):
         super().__init__(message)
         self.path = path
         self.pid = pid
+
+
+class Conflict(ExportError):
+    """A compare-and-swap lost: the alias (or document) is no longer what the writer expected.
+
+    `expected` and `found` name the values compared; nothing was written."""
+
+    status = HTTPStatus.CONFLICT
+
+    def __init__(self, message: str, *, expected: object = None, found: object = None) -> None:
+        super().__init__(message)
+        self.expected = expected
+        self.found = found
+
+
+class StorageError(ExportError):
+    """The registry's store cannot be reached or used: unreachable endpoint, refused
+    credentials, a missing bucket, a URL scheme whose fsspec package is not installed."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE

@@ -52,6 +52,9 @@ class Manifest:
     # {} for a plain export; for a version made from another one by `export.variants`:
     # precision, source_version, quality against the source and speed beside it
     variant: dict[str, Any] = field(default_factory=dict)
+    # what a card plots, all optional (absent in versions published before it was recorded):
+    # learning_curve, confusion_matrix, roc, precision_recall, calibration, parity_cosines
+    evaluation: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT
 
     def to_dict(self) -> dict[str, Any]:

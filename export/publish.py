@@ -43,13 +43,15 @@ def publish(
     opset: int = DEFAULT_OPSET,
     files: Mapping[str, bytes] | None = None,
     random_rows: int = 1000,
+    evaluation: dict[str, Any] | None = None,
 ) -> Artifact:
     """Export `module` as the next version of `name`; raise `ParityError` and publish nothing
     if ONNX Runtime and PyTorch disagree by more than `tolerance` on `sample_inputs` (held-out
     rows) plus `random_rows` random rows.
 
     `files` are written beside the graph and hashed in the manifest like it (a text
-    model's `tokenizer.json`), so loading refuses a modified one."""
+    model's `tokenizer.json`), so loading refuses a modified one. `evaluation` is what
+    training measured for a card to plot (`Manifest.evaluation`)."""
     _check_samples(signature, sample_inputs)
     extra = dict(files or {})
     for file_name in extra:
@@ -89,6 +91,7 @@ def publish(
             data_fingerprint=data_fingerprint,
             code_revision=code_revision(),
             training=training,
+            evaluation=dict(evaluation or {}),
         ).write(draft.path)
         version = draft.version
     return registry.get(f"{name}:{version}")

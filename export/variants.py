@@ -20,7 +20,7 @@ import numpy as np
 
 from export.check import check_onnx
 from export.errors import ExportError, ParityError
-from export.manifest import MODEL_FILE, Parity, sha256_file
+from export.manifest import MODEL_FILE, Manifest, Parity, sha256_file
 from export.metadata import write_metadata
 from export.optimize import convert
 from export.probe import Feeds, probe_batches
@@ -104,6 +104,23 @@ def measure(
             "threads": threads,
             "provider": PROVIDER,
         },
+    }
+
+
+def benchmark_entry(manifest: Manifest) -> dict[str, Any]:
+    """A variant's speed and quality figures as a `registry.append_benchmark` entry."""
+    variant = manifest.variant
+    speed = variant.get("speed") or {}
+    return {
+        "kind": "variant",
+        "version": manifest.version,
+        "source_version": variant.get("source_version"),
+        "precision": variant.get("precision"),
+        "rows_per_s": speed.get("rows_per_s"),
+        "source_rows_per_s": speed.get("source_rows_per_s"),
+        **{k: speed.get(k) for k in ("batch", "threads", "provider")},
+        "quality": variant.get("quality"),
+        "measured_on": variant.get("measured_on"),
     }
 
 

@@ -7,12 +7,13 @@ per kind of mistake — never a traceback (`FERRY_DEBUG=1` shows one).
 | 1 | the operation failed (bad data, a failed export or parity check, a broken artifact) |
 | 2 | a bad option or argument value (also click's own usage errors) |
 | 3 | `ferry score`: some rows could not be scored (see the rejects file) |
-| 4 | a file or folder is missing or cannot be read |
+| 4 | a lost compare-and-swap: an alias moved meanwhile; nothing changed, re-read and retry |
 | 5 | no model, version or alias of that name |
 | 6 | no server answers at the URL |
 | 7 | `ferry serve`: the port is already in use |
 | 8 | the server answered with an error |
 | 9 | no space left on the device |
+| 10 | a file or folder is missing or cannot be read |
 | 70 | a bug in ferry (please report it with the `FERRY_DEBUG=1` traceback) |
 | 75 | another job holds the model's lock (`ferry retrain`); try again later |
 | 130 | interrupted (Ctrl-C) |
@@ -40,18 +41,21 @@ class Code(IntEnum):
     FAILED = 1
     USAGE = 2
     REJECTED = 3
-    NO_FILE = 4
+    CONFLICT = 4
     UNKNOWN_MODEL = 5
     UNREACHABLE = 6
     PORT_IN_USE = 7
     REFUSED = 8
     NO_SPACE = 9
+    NO_FILE = 10
     INTERNAL = 70
     LOCKED = 75
     INTERRUPTED = 130
 
 
-EXIT_ERROR = Code.FAILED  # kept for callers of the old name
+EXIT_ERROR = Code.FAILED  # the names other modules use
+EXIT_CONFLICT = Code.CONFLICT
+EXIT_LOCKED = Code.LOCKED
 OUR_PACKAGES = frozenset({"export", "training", "service", "ferry", "loadtests"})
 
 
@@ -87,7 +91,7 @@ def friendly(command: F) -> F:
 
 
 def existing(path: Path, what: str) -> Path:
-    """`path` if it exists, else a `CommandError` naming it (exit code 4)."""
+    """`path` if it exists, else a `CommandError` naming it (exit code 10)."""
     if not path.exists():
         raise CommandError(f"{what} {path}: no such file or folder", Code.NO_FILE)
     return path
@@ -114,6 +118,7 @@ def classify(err: Exception) -> tuple[Code, str]:
 # our errors by class name (a subclass inherits its parent's code), so the CLI imports
 # no package until an error of that package is raised
 _BY_NAME = {
+    "Conflict": Code.CONFLICT,
     "ModelNotFound": Code.UNKNOWN_MODEL,
     "InvalidReference": Code.USAGE,
     "UnknownRecipe": Code.USAGE,

@@ -8,12 +8,20 @@ from typing import Annotated
 import typer
 
 RegistryOption = Annotated[
-    Path,
+    str,
     typer.Option(
         "--registry",
         envvar="FERRY_REGISTRY",
-        help="Registry folder (default: $FERRY_REGISTRY, then ./registry).",
+        help="Registry: a folder, file://PATH or s3://BUCKET/PREFIX "
+        "(default: $FERRY_REGISTRY, then ./registry).",
         show_default=True,
     ),
 ]
-DEFAULT_REGISTRY = Path("registry")
+DEFAULT_REGISTRY = "registry"
+
+
+def local_folder(registry: str) -> Path | None:
+    """The folder of a local registry (a path or file://PATH), None for a remote one."""
+    if registry.startswith("file://"):
+        return Path(registry.removeprefix("file://"))
+    return None if "://" in registry else Path(registry)

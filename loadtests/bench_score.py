@@ -211,7 +211,7 @@ def bench_model(
     runtime = ModelRuntime.load(artifact, RuntimeSettings())
     inputs = load_inputs(manifest, data)
     figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
-    job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.root)
+    job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.url)
     job = ScoreJob(**{**asdict(job), "keep": ("id",), "batch_rows": batch_rows})
     bares, locals_ = [], []
     for _ in range(repeat):
@@ -282,7 +282,7 @@ def run(
                 )
             )
         else:
-            report.notes.append(f"no {digits!r} model in {registry.root}: tabular figures only")
+            report.notes.append(f"no {digits!r} model in {registry.url}: tabular figures only")
     return report
 
 
@@ -321,7 +321,7 @@ def _child(args: dict[str, str]) -> None:
         model=args["model"],
         input=Path(args["input"]),
         output=Path(args["output"]),
-        registry=Path(args["registry"]),
+        registry=args["registry"],
         keep=("id",),
         batch_rows=int(args["batch_rows"]),
     )

@@ -19,7 +19,7 @@ import psutil
 
 from export.registry import Registry
 from export.signature import Signature
-from loadtests import payloads
+from loadtests import payloads, records
 from loadtests.load import LoadResult, merge, run_load
 from loadtests.raw import CPU, raw_bench
 from loadtests.servers import FERRY, Started, running_server
@@ -215,8 +215,12 @@ def run(
     providers: tuple[str, ...] = CPU,
     io_binding: bool = False,
     rounds: int = 3,
+    record: bool = False,
 ) -> int:
-    """Benchmark `models`, write the report under `out`, print it; 1 when a goal is missed."""
+    """Benchmark `models`, write the report under `out`, print it; 1 when a goal is missed.
+
+    With `record`, each measured version's figures are also kept in the registry
+    (`registry.append_benchmark`), where its model card shows them."""
     import os
     import platform
 
@@ -229,7 +233,11 @@ def run(
         reports.append(one)
     cpu = platform.processor() or platform.machine()
     machine = f"{cpu}, {os.cpu_count()} cores, {platform.platform()}"
-    written = report.write({"machine": machine, "command": command, "models": reports}, out)
+    figures = {"machine": machine, "command": command, "models": reports}
+    written = report.write(figures, out)
     print((out / "results.md").read_text())
     print("written:", ", ".join(str(p) for p in written))
+    if record:
+        count = records.record(registry, records.serve_entries(figures))
+        print(f"recorded in {registry}: the figures of {count} version(s)")
     return 0 if all(ok for r in reports for *_, ok in r["checks"]) else 1

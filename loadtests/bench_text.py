@@ -26,7 +26,7 @@ from typing import Any
 
 from export.errors import ExportError
 from export.registry import Registry
-from loadtests import text_report
+from loadtests import records, text_report
 from loadtests.servers import FERRY, running_server
 from loadtests.text_corpus import Corpus
 from loadtests.text_raw import batches, sentences_per_s
@@ -48,8 +48,11 @@ def run(
     command: str,
     service_mixed: bool = True,
     rounds: int = ROUNDS,
+    record: bool = False,
 ) -> int:
-    """Measure, write `out`/results.{json,md}, print the table; 1 when the goal is missed."""
+    """Measure, write `out`/results.{json,md}, print the table; 1 when the goal is missed.
+
+    With `record`, the figures are also kept in the registry beside the measured version."""
     runtime = load(registry, model)
     if runtime is None:
         return 0
@@ -87,6 +90,9 @@ def run(
     text_report.write(report, out)
     print(text_report.markdown(report))
     print(f"written: {out / 'results.json'}, {out / 'results.md'}")
+    if record:
+        records.record(registry, [records.text_entry(report)])
+        print(f"recorded in {registry}: the figures of {model}:{runtime.version}")
     return 0 if all(f["passed"] for f in report["fixed"]) else 1
 
 

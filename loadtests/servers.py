@@ -32,15 +32,16 @@ def free_port() -> int:
 
 @contextmanager
 def running_service(
-    registry: Path,
+    registry: Path | str,
     log: Path,
     target: str = FERRY,
     timeout: float = 90.0,
     wait_for: str = "/readyz",
     **env: str,
 ) -> Iterator[str]:
-    """A BentoML service (`bentoml serve TARGET`); yields the base URL once `wait_for`
-    answers 200 (`/livez` for a service expected never to be ready)."""
+    """A BentoML service (`bentoml serve TARGET`) on `registry` (a folder or a registry URL);
+    yields the base URL once `wait_for` answers 200 (`/livez` for a service expected never
+    to be ready)."""
     with running_server("bentoml", target, registry, log, timeout, wait_for, **env) as started:
         yield started.url
 
@@ -49,7 +50,7 @@ def running_service(
 def running_server(
     kind: str,
     target: str,
-    registry: Path,
+    registry: Path | str,
     log: Path,
     timeout: float = 90.0,
     wait_for: str = "/readyz",
@@ -61,6 +62,8 @@ def running_server(
     # One home per server: BentoML clears its Prometheus folder there at start, which
     # would wipe the metrics of another server still running beside it.
     environ.setdefault("BENTOML_HOME", str(log.parent / f"bentoml-home-{port}"))
+    # ferry's gRPC port too: the default (8001) would clash between servers side by side.
+    environ.setdefault("FERRY_GRPC_PORT", str(free_port()))
     where = ["--host", "127.0.0.1", "--port", str(port)]
     if kind == "bentoml":
         cmd = [sys.executable, "-m", "bentoml", "serve", target, *where]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -13,6 +13,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from training.history import History
+from training.metrics import metric_value, primary_metric
 from training.split import Splits
 
 
@@ -39,17 +41,23 @@ class FitResult:
     epochs: int
     best_epoch: int
     best_val_loss: float
+    # `manifest.evaluation.learning_curve` (see `training.history`); {} where not recorded
+    learning_curve: dict[str, Any] = field(default_factory=dict)
 
 
 def fit(model: nn.Module, splits: Splits, config: TrainConfig, progress: bool = True) -> FitResult:
-    """Train `model` (which must have `logits(features)`), restoring the best-validation weights."""
+    """Train `model` (which must have `logits(features)`), restoring the best-validation weights.
+
+    Every epoch records the loss and the primary metric on the training and validation
+    splits (eval mode, whole split), the learning curve a card draws."""
     torch.manual_seed(config.seed)  # dropout masks
     loader = _loader(splits.X_train, splits.y_train, config)
     optimiser = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
     loss_fn = nn.CrossEntropyLoss()
-    x_val, y_val = _tensors(splits.X_val, splits.y_val)
+    train, val = _tensors(splits.X_train, splits.y_train), _tensors(splits.X_val, splits.y_val)
+    history = History(primary_metric(_classes(model, val[0])))
     best_loss, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
     epoch = 0
     with _progress(progress) as bar:
@@ -60,7 +68,15 @@ def fit(model: nn.Module, splits: Splits, config: TrainConfig, progress: bool = 
                 optimiser.zero_grad(set_to_none=True)
                 loss_fn(model.logits(xb), yb).backward()  # type: ignore[operator]
                 optimiser.step()
-            val_loss = _evaluate(model, loss_fn, x_val, y_val)
+            train_loss, train_metric = _evaluate(model, loss_fn, *train, history.metric)
+            val_loss, val_metric = _evaluate(model, loss_fn, *val, history.metric)
+            history.add(
+                epoch,
+                train_loss=train_loss,
+                val_loss=val_loss,
+                train_metric=train_metric,
+                val_metric=val_metric,
+            )
             bar.update(task, advance=1, loss=val_loss)
             if val_loss < best_loss:
                 best_loss, best_epoch = val_loss, epoch
@@ -69,7 +85,10 @@ def fit(model: nn.Module, splits: Splits, config: TrainConfig, progress: bool = 
                 break
     model.load_state_dict(best_state)
     model.eval()
-    return FitResult(epochs=epoch, best_epoch=best_epoch, best_val_loss=best_loss)
+    curve = history.to_dict(best_epoch, config.patience)
+    return FitResult(
+        epochs=epoch, best_epoch=best_epoch, best_val_loss=best_loss, learning_curve=curve
+    )
 
 
 def predict_proba(model: nn.Module, X: np.ndarray) -> np.ndarray:
@@ -92,10 +111,23 @@ def _tensors(X: np.ndarray, y: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     )
 
 
-def _evaluate(model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor) -> float:
+def _evaluate(
+    model: nn.Module, loss_fn: nn.Module, x: torch.Tensor, y: torch.Tensor, metric: str
+) -> tuple[float, float | None]:
+    """Loss and `metric` of `model` on one whole split, in eval mode."""
     model.eval()
     with torch.no_grad():
-        return float(loss_fn(model.logits(x), y))  # type: ignore[operator]
+        logits = model.logits(x)  # type: ignore[operator]
+        loss = float(loss_fn(logits, y))
+        proba = torch.softmax(logits, dim=1).numpy()
+    return loss, metric_value(metric, y.numpy(), proba)
+
+
+def _classes(model: nn.Module, x: torch.Tensor) -> int:
+    """The width of the model's logits, from one row in eval mode (no dropout, no RNG use)."""
+    model.eval()
+    with torch.no_grad():
+        return int(model.logits(x[:1]).shape[1])  # type: ignore[operator]
 
 
 def _progress(enabled: bool) -> Progress:

@@ -64,6 +64,7 @@ def publish_trained(
         training=trained.training,
         files=trained.files,
         random_rows=trained.parity_rows,
+        evaluation=trained.evaluation,
     )
     if promote:
         registry.promote(name, artifact.manifest.version, PRODUCTION, reason="train_and_publish")
@@ -89,6 +90,7 @@ def save_trained(path: Path, trained: Trained) -> Path:
             "training": trained.training,
             "files": trained.files,
             "parity_rows": trained.parity_rows,
+            "evaluation": trained.evaluation,
         },
         kind=trained.kind,
     )
@@ -112,4 +114,5 @@ def load_trained(path: Path) -> Trained:
         config=content["model"]["config"],
         files=dict(content.get("files", {})),
         parity_rows=int(content.get("parity_rows", 1000)),
+        evaluation=dict(content.get("evaluation", {})),
     )

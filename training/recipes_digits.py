@@ -11,6 +11,7 @@ import torch
 
 from export.signature import Signature, TensorSpec
 from training.errors import DataError
+from training.evaluation import evaluation
 from training.images import fingerprint, load_digits
 from training.loop import TrainConfig, fit, predict_proba
 from training.metrics import classification_metrics
@@ -48,7 +49,8 @@ def train_digits(
     module.scale.fit(splits.X_train)
     with _threads(THREADS):
         result = fit(module, splits, config, progress=progress)
-        metrics = classification_metrics(splits.y_test, predict_proba(module, splits.X_test))
+        proba = predict_proba(module, splits.X_test)
+    metrics = classification_metrics(splits.y_test, proba)
     return Trained(
         module=module,
         signature=Signature(
@@ -73,6 +75,7 @@ def train_digits(
         },
         kind="digits",
         config=model_config.to_dict(),
+        evaluation=evaluation(result.learning_curve, splits.y_test, proba, images.labels),
     )
 
 

@@ -10,6 +10,7 @@ import torch
 from export.signature import Signature, TensorSpec
 from training.data import Table, fingerprint, load_breast_cancer, load_table
 from training.errors import DataError
+from training.evaluation import evaluation
 from training.loop import TrainConfig, fit, predict_proba
 from training.metrics import classification_metrics
 from training.models.tabular import TabularConfig, TabularMLP
@@ -34,7 +35,8 @@ def train_tabular(
     module = TabularMLP(model_config)
     module.standardize.fit(splits.X_train)
     result = fit(module, splits, config, progress=progress)
-    metrics = classification_metrics(splits.y_test, predict_proba(module, splits.X_test))
+    proba = predict_proba(module, splits.X_test)
+    metrics = classification_metrics(splits.y_test, proba)
     n_features, n_classes = model_config.in_features, model_config.n_classes
     return Trained(
         module=module,
@@ -59,6 +61,7 @@ def train_tabular(
         },
         kind="tabular",
         config=model_config.to_dict(),
+        evaluation=evaluation(result.learning_curve, splits.y_test, proba, table.labels),
     )
 
 

@@ -16,6 +16,7 @@ from export.signature import Signature, TensorSpec
 from export.texts import HELD_OUT_TEXTS
 from training.checkpoint import BUILDERS
 from training.errors import DataError
+from training.evaluation import evaluation
 from training.loop import FitResult, TrainConfig
 from training.split import Splits, stratified_split
 from training.text.classifier import TextClassifier, TextHead, build_classifier
@@ -68,7 +69,7 @@ def train_text_embed(
     sentence-transformers' own `encode` on `HELD_OUT_TEXTS` (PyTorch side; publishing then
     checks ONNX against this module)."""
     from training.text.embed import run_module
-    from training.text.reference import agreement, reference_embeddings
+    from training.text.reference import agreement, parity_cosines, reference_embeddings
 
     if data is not None or target is not None:
         raise DataError(
@@ -80,7 +81,8 @@ def train_text_embed(
     tokenizer = published_tokenizer(folder)
     texts = list(HELD_OUT_TEXTS)
     ours = run_module(encoder, tokenizer, texts)
-    parity = agreement(reference_embeddings(folder, texts), ours)
+    reference = reference_embeddings(folder, texts)
+    parity = agreement(reference, ours)
     return Trained(
         module=encoder,
         signature=Signature(INPUTS, (TensorSpec("embedding", "float32", (-1, EMBED_DIM)),)),
@@ -96,6 +98,7 @@ def train_text_embed(
         config={"bert": bert_config},
         files={TOKENIZER_FILE: tokenizer_file(tokenizer)},
         parity_rows=PARITY_ROWS,
+        evaluation={"parity_cosines": parity_cosines(reference, ours)},
     )
 
 
@@ -126,7 +129,8 @@ def train_text_classify(
     test_texts = [str(t) for t in splits.X_test]
     from training.text.embed import run_module
 
-    metrics = text_metrics(splits.y_test, run_module(module, tokenizer, test_texts))
+    proba = run_module(module, tokenizer, test_texts)
+    metrics = text_metrics(splits.y_test, proba)
     n_classes = len(table.labels)
     return Trained(
         module=module,
@@ -155,6 +159,7 @@ def train_text_classify(
         config={"bert": bert_config, "n_classes": n_classes},
         files={TOKENIZER_FILE: tokenizer_file(tokenizer)},
         parity_rows=PARITY_ROWS,
+        evaluation=evaluation(result.learning_curve, splits.y_test, proba, table.labels),
     )
 
 

@@ -31,3 +31,5 @@ class Trained:
     files: dict[str, bytes] = field(default_factory=dict)
     # random rows the parity check adds to `sample_inputs`; fewer for a costly model
     parity_rows: int = 1000
+    # what a card plots: learning curve, test-split curves (see `training.evaluation`)
+    evaluation: dict[str, Any] = field(default_factory=dict)

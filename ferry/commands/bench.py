@@ -11,11 +11,18 @@ from rich.console import Console
 from rich.table import Table
 
 from ferry.errors import Code, CommandError, friendly
-from ferry.options import DEFAULT_REGISTRY, RegistryOption
+from ferry.options import DEFAULT_REGISTRY, RegistryOption, local_folder
 
 if TYPE_CHECKING:
     from loadtests.bench_score import Report
 
+RecordOption = Annotated[
+    bool,
+    typer.Option(
+        help="Keep the figures in the registry beside the measured version "
+        "(its model card shows them)."
+    ),
+]
 app = typer.Typer(no_args_is_help=True, help="Benchmarks: each prints its figures from one run.")
 console = Console()
 
@@ -154,6 +161,7 @@ def serve(
     rounds: Annotated[
         int, typer.Option(min=1, help="Slices per level, servers taking turns (fairer).")
     ] = 3,
+    record: RecordOption = True,
 ) -> None:
     """Serving: ferry vs a plain FastAPI + ONNX Runtime endpoint vs BentoML, side by side."""
     import sys
@@ -179,7 +187,16 @@ def serve(
     command = "ferry bench serve " + " ".join(sys.argv[3:])
     chosen_providers = tuple(p.strip() for p in providers.split(",") if p.strip())
     code = run(
-        registry, chosen, levels, seconds, out, command, chosen_providers, io_binding, rounds
+        Path(registry),
+        chosen,
+        levels,
+        seconds,
+        out,
+        command,
+        chosen_providers,
+        io_binding,
+        rounds,
+        record=record,
     )
     if code:
         console.print("[red]some goals in loadtests/thresholds.toml were missed[/red]")
@@ -206,6 +223,7 @@ def text(
     out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown).")] = Path(
         "results/bench-text"
     ),
+    record: RecordOption = True,
 ) -> None:
     """Text models: service vs raw ONNX Runtime on 16/128-token texts; bucketing speed-up."""
     import sys
@@ -213,7 +231,9 @@ def text(
     from loadtests.bench_text import run
 
     command = "ferry bench text " + " ".join(sys.argv[3:])
-    code = run(registry, model, clients, seconds, out, command, service_mixed, rounds)
+    code = run(
+        Path(registry), model, clients, seconds, out, command, service_mixed, rounds, record=record
+    )
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)
@@ -239,9 +259,9 @@ def fuzz(
     from loadtests.fuzz import RSS_GOAL, run
     from loadtests.servers import FERRY, running_server
 
-    _registry_folder(registry)
+    where = _registry_location(registry)
     out.mkdir(parents=True, exist_ok=True)
-    with running_server("bentoml", FERRY, registry.resolve(), out / "service.log") as started:
+    with running_server("bentoml", FERRY, where, out / "service.log") as started:
         report = run(started.url, cases, started.pid, seed)
     table = Table("figure", "value", title="ferry bench fuzz")
     table.add_row("cases", f"{report.cases:,} in {report.seconds:.0f} s")
@@ -290,7 +310,7 @@ def soak(
     from export.registry import Registry
     from loadtests.soak import GROWTH_GOAL, run
 
-    reg = Registry(_registry_folder(registry))
+    reg = Registry(_registry_location(registry))
     chosen = models or [m for m in reg.models() if "production" in reg.aliases(m)]
     if not chosen:
         raise CommandError(
@@ -316,9 +336,122 @@ def soak(
         raise typer.Exit(1)
 
 
-def _registry_folder(registry: Path) -> Path:
-    if not registry.is_dir():
+def _registry_location(registry: str) -> str:
+    """The registry as a service is given it: a local folder (which must exist) resolved,
+    a remote URL as it is."""
+    folder = local_folder(registry)
+    if folder is None:
+        return registry
+    if not folder.is_dir():
         raise CommandError(
             f"registry {registry}: no such folder (--registry or $FERRY_REGISTRY)", Code.NO_FILE
         )
-    return registry
+    return str(folder.resolve())
+
+
+@app.command("protocols")
+@friendly
+def protocols(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    digits: Annotated[str, typer.Option(help="Image model for the batch and the load.")] = "digits",
+    embed: Annotated[str, typer.Option(help="Embedding model.")] = "text-embed",
+    rows: Annotated[int, typer.Option(min=1, help="Rows of the gRPC / REST batch.")] = 32,
+    requests: Annotated[int, typer.Option(min=1, help="Requests per protocol per round.")] = 200,
+    rounds: Annotated[int, typer.Option(min=1, help="Alternating REST / gRPC rounds.")] = 3,
+    clients: Annotated[int, typer.Option(min=1, help="Clients of the p99 load.")] = 8,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds of the p99 load.")] = 10.0,
+    json_path: Annotated[Path, typer.Option("--json", help="Write the figures here.")] = Path(
+        "results/bench-protocols/results.json"
+    ),
+) -> None:
+    """Protocols: gRPC vs REST binary p50, base64 vs float embeddings, histogram vs client p99."""
+    from loadtests.bench_protocols import run
+
+    report = run(
+        Path(registry).resolve(),
+        digits,
+        embed,
+        rows,
+        requests,
+        rounds,
+        clients,
+        seconds,
+        json_path.parent,
+    )
+    json_path.write_text(json.dumps(report, indent=2) + "\n")
+    table = Table("figure", "measured", "goal", "met")
+    p50, sizes, p99 = report["grpc_vs_rest"], report["embeddings"], report["end_to_end_p99"]
+    table.add_row(
+        f"p50, {rows}-row {digits} batch",
+        f"gRPC {p50['grpc_p50_ms']:.2f} ms, REST binary {p50['rest_binary_p50_ms']:.2f} ms",
+        "gRPC <= REST",
+        str(p50["goal_met"]),
+    )
+    table.add_row(
+        f"{embed} answer, {sizes['dimensions']} dims",
+        f"base64 {sizes['base64_bytes']:,} B, float {sizes['float_bytes']:,} B",
+        "base64 <= 40% of float",
+        str(sizes["goal_met"]),
+    )
+    table.add_row(
+        f"p99 end-to-end, {clients} clients",
+        f"histogram {p99['histogram_p99_ms']:.2f} ms, client {p99['client_p99_ms']:.2f} ms",
+        "within 15%",
+        str(p99["goal_met"]),
+    )
+    console.print(table)
+    console.print(f"figures in {json_path} ({report['note']})")
+
+
+@app.command("registry")
+@friendly
+def registry_figures(
+    rounds: Annotated[int, typer.Option(min=1, help="Turns of each timed figure.")] = 3,
+    polls: Annotated[int, typer.Option(min=1, help="Idle refreshes of the service.")] = 20,
+    kills: Annotated[int, typer.Option(min=0, help="Publishes killed with SIGKILL.")] = 20,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the figures here.")
+    ] = None,
+) -> None:
+    """The registry on S3 (a local moto server that counts requests) beside a local folder:
+    publish + promote, cached loads, idle polling, killed publishes."""
+    from loadtests.bench_registry import run
+
+    report = run(rounds=rounds, polls=polls, kills=kills)
+    table = Table("figure", "value", title="ferry bench registry")
+    rows = [
+        ("publish + promote, local folder (s)", f"{report.local_publish_s:.3f}"),
+        ("publish + promote, S3 (s)", f"{report.s3_publish_s:.3f}"),
+        ("S3 / local folder (goal <= 2)", _goal(report.publish_ratio, report.publish_ratio <= 2)),
+        (f"first load from S3, {report.model_bytes:,} bytes (s)", f"{report.first_load_s:.4f}"),
+        ("second load, from the cache (s)", f"{report.cached_load_s:.5f}"),
+        (
+            "cached / first (goal <= 0.05)",
+            f"[{'green' if report.cache_ratio <= 0.05 else 'red'}]{report.cache_ratio:.4f}[/]",
+        ),
+        (
+            f"idle requests per model per poll ({report.models_polled} models, "
+            f"{report.polls} polls; goal 1)",
+            _goal(report.requests_per_model_per_poll, report.requests_per_model_per_poll == 1),
+        ),
+        ("  of which", ", ".join(f"{k} x{v}" for k, v in sorted(report.poll_kinds.items()))),
+    ]
+    if report.chaos:
+        c = report.chaos
+        rows.append(
+            (
+                f"publishes killed: {c['kills']}; whole versions visible",
+                f"{c['visible']}; broken {c['broken']}; orphans removed {c['orphans_removed']}",
+            )
+        )
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}", highlight=False)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    missed = [goal for goal, met in report.goals().items() if not met]
+    if missed:
+        console.print(f"[red]missed: {'; '.join(missed)}[/red]")
+        raise typer.Exit(1)

@@ -38,16 +38,24 @@ def export(
     batch: Annotated[int, typer.Option(min=1, help="Rows per run when measuring.")] = 32,
     threads: Annotated[int, typer.Option(min=1, help="ONNX Runtime threads when timing.")] = 1,
     rounds: Annotated[int, typer.Option(min=1, help="Timed passes over the rows.")] = 3,
+    record: Annotated[
+        bool,
+        typer.Option(
+            help="Also keep the speed figures in the registry's benchmark records "
+            "(the model cards of the variant and its source show them)."
+        ),
+    ] = True,
 ) -> None:
     """Make an int8 or fp16 copy of a published version and publish it as a new version,
     with its quality against the source and both speeds in its manifest. No alias moves."""
     from export.probe import load_inputs
     from export.registry import Registry
-    from export.variants import publish_variant
+    from export.variants import benchmark_entry, publish_variant
 
     rows = load_inputs(existing(inputs, "--inputs")) if inputs is not None else None
+    reg = Registry(registry)
     artifact = publish_variant(
-        Registry(registry),
+        reg,
         ref,
         precision.value,
         inputs=rows,
@@ -56,6 +64,8 @@ def export(
         rounds=rounds,
     )
     m = artifact.manifest
+    if record:
+        reg.append_benchmark(m.name, benchmark_entry(m))
     quality, speed = m.variant["quality"], m.variant["speed"]
     ratio = speed["rows_per_s"] / max(speed["source_rows_per_s"], 1e-9)
     console.print(

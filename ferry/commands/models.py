@@ -1,10 +1,14 @@
-"""`ferry models list|show|promote|rollback|history`."""
+"""`ferry models list|show|card|compare|promote|rollback|history|copy|gc`.
+
+Alias moves are compare-and-swap: when the alias is no longer where the command (or
+`--expect`) says, nothing changes and the command exits with `EXIT_CONFLICT` (4).
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,6 +16,9 @@ from rich.table import Table
 
 from ferry.errors import friendly
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
+
+if TYPE_CHECKING:
+    from export.registry import Expect
 
 app = typer.Typer(no_args_is_help=True, help="Inspect the registry and move aliases.")
 console = Console()
@@ -25,13 +32,14 @@ def list_models(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
 
     reg = Registry(registry)
     table = Table("model", "versions", "aliases", "latest metrics")
-    for name in reg.models():
+    models = reg.models()
+    for name in models:
         versions = reg.versions(name)
         aliases = ", ".join(f"{a}→{v}" for a, v in sorted(reg.aliases(name).items()))
-        metrics = reg.get(f"{name}:{versions[-1]}", verify=False).manifest.metrics
+        metrics = reg.manifest(name, versions[-1]).metrics
         shown = " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
         table.add_row(name, ", ".join(versions), aliases or "-", shown or "-")
-    console.print(table if reg.models() else f"no models in {registry}")
+    console.print(table if models else f"no models in {reg.url}")
 
 
 @app.command()
@@ -47,18 +55,82 @@ def show(
     print(json.dumps(artifact.manifest.to_dict(), indent=2, sort_keys=True))
 
 
+ExpectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--expect",
+        help="Move only if the alias points at this version now ('-': only if it does not "
+        "exist yet); default: where it pointed when the command read it.",
+    ),
+]
+
+
+@app.command()
+@friendly
+def card(
+    ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file to write (default: NAME-vVERSION-card.html).")
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Write a version's model card: one self-contained HTML page with its charts."""
+    from export.card import card_facts, render_card
+    from export.manifest import atomic_write_text
+    from export.registry import Registry
+
+    facts = card_facts(Registry(registry), ref)
+    path = out or Path(f"{facts.name}-v{facts.version}-card.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, render_card(facts))
+    console.print(
+        f"card of {facts.name}:{facts.version} written to {path}", highlight=False, soft_wrap=True
+    )
+
+
+@app.command()
+@friendly
+def compare(
+    first: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    second: Annotated[str, typer.Argument(help="the version to set beside it")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="HTML file to write (default: NAME-vA-vs-vB.html)."),
+    ] = None,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Two versions side by side: facts, metrics and their curves overlaid."""
+    from export.card import card_facts, render_compare
+    from export.manifest import atomic_write_text
+    from export.registry import Registry
+
+    reg = Registry(registry)
+    a, b = card_facts(reg, first), card_facts(reg, second)
+    path = out or Path(f"{a.name}-v{a.version}-vs-{b.name}-v{b.version}.html")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, render_compare(a, b))
+    console.print(
+        f"{a.name}:{a.version} vs {b.name}:{b.version} written to {path}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @app.command()
 @friendly
 def promote(
     name: str,
     version: str,
     alias: Annotated[str, typer.Option(help="Alias to move.")] = "production",
+    expect: ExpectOption = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
-    """Point an alias (default `production`) at a version."""
+    """Point an alias (default `production`) at a version, by compare-and-swap."""
     from export.registry import Registry
 
-    previous = Registry(registry).promote(name, version, alias, reason="ferry models promote")
+    previous = Registry(registry).promote(
+        name, version, alias, reason="ferry models promote", expect=_expect(expect)
+    )
     console.print(f"{name}@{alias}: {previous or '-'} → {version}")
 
 
@@ -67,14 +139,17 @@ def promote(
 def rollback(
     name: str,
     alias: Annotated[str, typer.Option(help="Alias to move back.")] = "production",
+    expect: ExpectOption = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
     """Move an alias back to the version it pointed to before its last move."""
     from export.registry import Registry
 
     reg = Registry(registry)
-    current = reg.aliases(name).get(alias)
-    target = reg.rollback(name, alias, reason="ferry models rollback")
+    current = reg.aliases(name).get(alias) if expect is None else expect
+    target = reg.rollback(
+        name, alias, reason="ferry models rollback", expect=_expect(current, given=True)
+    )
     console.print(f"{name}@{alias}: {current} → {target}")
 
 
@@ -103,7 +178,9 @@ def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
 @friendly
 def copy(
     ref: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
-    to: Annotated[Path, typer.Option("--to", help="Target registry folder, e.g. deploy/baked.")],
+    to: Annotated[
+        str, typer.Option("--to", help="Target registry (folder or URL), e.g. deploy/baked.")
+    ],
     alias: Annotated[str, typer.Option(help="Alias to set in the target.")] = "production",
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
@@ -116,8 +193,33 @@ def copy(
     console.print(f"copied {m.name}:{m.version} to {to} ({alias} → {m.version})")
 
 
+@app.command()
+@friendly
+def gc(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            help="Only what is untouched for this long (45s, 30m, 6h, 1d); longer than the "
+            "longest publish."
+        ),
+    ] = "24h",
+    dry_run: Annotated[bool, typer.Option(help="List what would go; remove nothing.")] = False,
+    registry: RegistryOption = DEFAULT_REGISTRY,
+) -> None:
+    """Remove what killed publishes left: unpublished version folders and drafts."""
+    from export.registry import Registry
+    from training.retrain.schedule import parse_duration
+
+    seconds = parse_duration(older_than)
+    removed = Registry(registry).gc(seconds, dry_run=dry_run)
+    verb = "would remove" if dry_run else "removed"
+    for url in removed:
+        console.print(f"{verb} {url}", highlight=False, soft_wrap=True)
+    console.print(f"{verb} {len(removed)} orphan(s) older than {older_than}")
+
+
 def decisions_table(decisions: list[dict[str, Any]]) -> Table:
-    """One row per retraining decision from `audit.jsonl`."""
+    """One row per retraining decision from the model's audit stream."""
     table = Table(
         "at",
         "decision",
@@ -127,7 +229,7 @@ def decisions_table(decisions: list[dict[str, Any]]) -> Table:
         "holdout rows",
         "data",
         "reason",
-        title="retraining decisions (audit.jsonl)",
+        title="retraining decisions (audit)",
     )
     for entry in decisions:
         metric = entry.get("primary_metric", "")
@@ -150,3 +252,12 @@ def decisions_table(decisions: list[dict[str, Any]]) -> Table:
 
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
+
+
+def _expect(text: str | None, given: bool = False) -> Expect:
+    """`--expect`: unset (None) means "what the command read"; '-' means no alias yet."""
+    from export.registry import UNSET
+
+    if text is None:
+        return None if given else UNSET
+    return None if text.strip().lower() in ("-", "none", "") else text.strip()

@@ -14,13 +14,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ferry.errors import existing
+from ferry.errors import EXIT_LOCKED, existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
     from training.retrain.decision import Decision
 
-EXIT_LOCKED = 75  # EX_TEMPFAIL: try again later
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
@@ -59,10 +58,13 @@ def retrain(
 ) -> None:
     """Train a challenger on the base data plus fresh drops; promote it to `production` if it
     is not worse than the champion on a fresh holdout by more than --tolerance, else point
-    `staging` at it. Every decision goes to <registry>/<model>/audit.jsonl.
+    `staging` at it. The alias moves only if nobody moved it while the run judged (else
+    the run is recorded as superseded). Every decision goes to the model's audit stream
+    (`ferry models history MODEL`).
 
-    Exit status: 0 when a run promoted, kept the challenger as staging or skipped
-    (unchanged data); 75 when another retrain of the model holds its lock; 1 on errors.
+    Exit status: 0 when a run promoted, kept the challenger as staging, was superseded or
+    skipped (unchanged data); 75 when another retrain of the model holds its lock; 1 on
+    errors.
     """
     from export.registry import Registry
     from training.errors import RetrainError
@@ -146,11 +148,14 @@ def show(decision: Decision, as_json: bool) -> None:
         f"challenger trained on {rows['train']} rows"
     )
     console.print(metrics_table(decision.to_dict()))
-    verdict = (
-        f"[green]promoted[/green]: {decision.model}@production → {decision.challenger}"
-        if decision.decision == "promoted"
-        else f"[yellow]kept as staging[/yellow]: {decision.model}@staging → "
-        f"{decision.challenger}, production stays {decision.champion}"
+    verdict = {
+        "promoted": f"[green]promoted[/green]: {decision.model}@production → {decision.challenger}",
+        "superseded": f"[yellow]superseded[/yellow]: {decision.model}@{decision.alias} was moved "
+        f"meanwhile and stays; challenger {decision.challenger} is published",
+    }.get(
+        decision.decision,
+        f"[yellow]kept as staging[/yellow]: {decision.model}@staging → "
+        f"{decision.challenger}, production stays {decision.champion}",
     )
     console.print(f"{verdict} ({decision.reason}); audit id {decision.id}")
 

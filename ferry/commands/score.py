@@ -29,14 +29,18 @@ class Engine(StrEnum):
 def score(
     model: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
     input_path: Annotated[
-        Path, typer.Option("--input", "-i", help="CSV or Parquet file, or a folder of them.")
+        str,
+        typer.Option(
+            "--input", "-i", help="CSV or Parquet file, or a folder of them (or an s3:// URL)."
+        ),
     ],
     output: Annotated[
-        Path,
+        str,
         typer.Option(
             "--output",
             "-o",
-            help="Scored file; .parquet or .csv (a folder of parts with --engine ray).",
+            help="Scored file; .parquet or .csv (a folder of parts with --engine ray; on "
+            "s3://, parts committed by NAME/_ferry_output.json).",
         ),
     ],
     registry: RegistryOption = DEFAULT_REGISTRY,
@@ -45,7 +49,7 @@ def score(
         typer.Option("--id-col", help="Input column copied to the output (repeat; default: all)."),
     ] = None,
     rejects: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             help="Rows that cannot be scored, with reasons (default: NAME.rejects.SUFFIX beside "
             "the output NAME.SUFFIX)."
@@ -63,12 +67,13 @@ def score(
     from service.scoring.job import ScoreJob
     from service.scoring.settings import ScoreSettings
 
-    existing(input_path, "--input")
+    if "://" not in input_path:  # a local input must exist (an s3:// one is checked on read)
+        existing(Path(input_path), "--input")
     settings = ScoreSettings()
-    job = ScoreJob(
-        model=model,
-        input=input_path,
-        output=output,
+    job = ScoreJob.at(
+        model,
+        input_path,
+        output,
         registry=registry,
         keep=tuple(id_col) if id_col else None,
         rejects=rejects,
@@ -76,7 +81,7 @@ def score(
     )
     from ferry.progress import RowProgress
 
-    with RowProgress(console, f"scoring {job.input.name}") as progress:
+    with RowProgress(console, f"scoring {input_path.rstrip('/').rsplit('/', 1)[-1]}") as progress:
         if engine is Engine.ray:
             from service.scoring.ray_engine import run_ray
 

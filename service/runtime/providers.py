@@ -2,11 +2,18 @@
 
 onnxruntime-gpu on a machine without a GPU still lists CUDA as available and
 silently falls back to the CPU, so the only truth is `session.get_providers()`.
+Asked for CUDA there, ONNX Runtime also prints a red `[E:onnxruntime...]
+provider_bridge_ort.cc` error at every start (it is logged at error severity, so
+`set_default_logger_severity(3)` keeps it). So GPU providers are asked for only
+when a CUDA device is really there (`cuda_missing`), and one log line says why not.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +27,49 @@ log = logging.getLogger("ferry.service")
 GPU_PROVIDERS = frozenset(
     {"CUDAExecutionProvider", "TensorrtExecutionProvider", "ROCMExecutionProvider"}
 )
+NVIDIA_PROVIDERS = frozenset({"CUDAExecutionProvider", "TensorrtExecutionProvider"})
 
 
 def requested(providers: list[str]) -> list[str]:
-    """The requested providers this build of ONNX Runtime knows, in order, CPU last."""
+    """The requested providers this build of ONNX Runtime knows and this machine can
+    run, in order, CPU last."""
     available = set(ort.get_available_providers())
     chosen = [p for p in providers if p in available]
+    nvidia = [p for p in chosen if p in NVIDIA_PROVIDERS]
+    if nvidia and (reason := cuda_missing()) is not None:
+        _skip_gpu(reason)
+        chosen = [p for p in chosen if p not in NVIDIA_PROVIDERS]
     if "CPUExecutionProvider" not in chosen:
         chosen.append("CPUExecutionProvider")
     return chosen
+
+
+@functools.cache
+def cuda_missing() -> str | None:
+    """Why no CUDA device can run here, or None when one can.
+
+    Asks the NVIDIA driver itself (`libcuda.so.1`: `cuInit`, `cuDeviceGetCount`),
+    which is what ONNX Runtime's CUDA provider needs first; loading the driver
+    prints nothing. Elsewhere than Linux, ONNX Runtime is left to find out.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        driver = ctypes.CDLL("libcuda.so.1")
+    except OSError as err:
+        return f"no NVIDIA driver ({err})"
+    if (status := driver.cuInit(0)) != 0:
+        return f"the NVIDIA driver found no usable device (cuInit error {status})"
+    count = ctypes.c_int(0)
+    if driver.cuDeviceGetCount(ctypes.byref(count)) != 0 or count.value < 1:
+        return "the NVIDIA driver sees no CUDA device"
+    return None
+
+
+@functools.cache
+def _skip_gpu(reason: str) -> None:
+    # Once per process, not once per model: the machine does not change between loads.
+    log.info("no CUDA device: %s; ONNX Runtime runs on CPUExecutionProvider", reason)
 
 
 def with_options(
@@ -89,9 +130,10 @@ def check_actual(
     """Log the providers the session runs on; fail when a GPU was required but is absent."""
     actual = list(session.get_providers())
     if require_gpu and not GPU_PROVIDERS.intersection(actual):
+        why = cuda_missing() or "is onnxruntime-gpu installed with its CUDA libraries?"
         raise ProviderUnavailable(
             f"model {model!r}: require_gpu is set but ONNX Runtime runs on {actual} "
-            f"(requested {wanted}); is a CUDA device visible and onnxruntime-gpu installed?"
+            f"(requested {wanted}): {why}"
         )
     fell_back = [p for p in wanted if p not in actual]
     if fell_back:

@@ -6,7 +6,9 @@ scored, so a job killed at any moment keeps every part it finished. The output a
 the rejects are written as the parts stream by, under temporary names, and renamed
 into place last. A resumed job reads its input from the start again: finished parts
 take their saved outputs instead of running the model. Reading starts while the
-model loads.
+model loads. On object storage (`service.scoring.remote`) the input is fetched first,
+and each part of the output is stored as its own object as soon as it is written,
+committed at the end by the object that names them.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+import pyarrow as pa
 
 from service.runtime import ModelRuntime
 from service.runtime.settings import RuntimeSettings
+from service.scoring.closing import ClosedOnExit
 from service.scoring.convert import Prepared, prepare
 from service.scoring.faults import CRASH_AFTER_PARTS, maybe_crash
 from service.scoring.memory import use_batch_pool
@@ -30,6 +34,7 @@ from service.scoring.outputs import rejects_table, scored_table, unread_rejects
 from service.scoring.parts import OutputStore
 from service.scoring.pipeline import Stage
 from service.scoring.planning import Planned, ScoreJob, ScoreResult, plan_job
+from service.scoring.remote import RemoteOutput, fetch_input
 from service.scoring.settings import ScoreSettings
 from service.scoring.state import claim, job_key, locked, remove_stale, work_folder
 from service.scoring.writer import TableSink, output_format, publish
@@ -64,8 +69,13 @@ def run_local(
     """Run `job` on this machine, resuming from its work folder if an earlier run was killed."""
     started = time.perf_counter()
     use_batch_pool()
+    if job.input_url is not None:
+        fetch_input(job.input_url, job.input)
     planned = plan_job(job)
     key = work_key(planned)
+    remote = remote_output(job, key)
+    if remote is not None and (record := remote.finished()) is not None:
+        return committed(job, record, started)  # this very job committed it already
     folder = work_folder(job.output, key)
     settings = settings or ScoreSettings()
     with locked(folder), ExitStack() as stages:
@@ -77,15 +87,19 @@ def run_local(
         runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)  # ...meanwhile
         store, files = OutputStore(folder), WorkFiles.of(job, folder)
         scored = stages.enter_context(Stage(_scored(ready, runtime, store), settings.queue_parts))
+        sink = PartSink(remote, folder, planned) if remote else None
         tally = _write_parts(
-            planned, runtime, store, files, scored, unread, progress or NoProgress()
+            planned, runtime, store, files, scored, unread, progress or NoProgress(), sink
         )
-        publish(files.output, job.output)
-        publish(files.rejects, job.rejects_path)
+        if remote is not None and sink is not None:
+            remote.commit(sink.names, files.rejects, tally.counts())
+        else:
+            publish(files.output, job.output)
+            publish(files.rejects, job.rejects_path)
         shutil.rmtree(folder, ignore_errors=True)
     return ScoreResult(
-        output=job.output,
-        rejects=job.rejects_path,
+        output=job.shown_output,
+        rejects=job.shown_rejects,
         rows_scored=tally.scored,
         rows_rejected=tally.rejected,
         seconds=time.perf_counter() - started,
@@ -97,6 +111,7 @@ def run_local(
 def work_key(planned: Planned, **more: str) -> str:
     """The hash naming a job's work folder: everything that determines its output."""
     job = planned.job
+    urls = {"urls": [job.input_url, job.output_url, job.rejects_url]} if job.output_url else {}
     return job_key(
         {
             "model": [planned.manifest.name, planned.manifest.version],
@@ -105,8 +120,30 @@ def work_key(planned: Planned, **more: str) -> str:
             "rejects": str(job.rejects_path.resolve()),
             "keep": job.keep,
             "batch_rows": job.batch_rows,
+            **urls,
             **more,
         }
+    )
+
+
+def remote_output(job: ScoreJob, key: str) -> RemoteOutput | None:
+    """Where a job on object storage commits its output, or None for a local output."""
+    if job.output_url is None or job.rejects_url is None:
+        return None
+    return RemoteOutput(job.output_url, job.rejects_url, key, job.output.suffix)
+
+
+def committed(job: ScoreJob, record: dict[str, object], started: float) -> ScoreResult:
+    """The result of a job whose output was committed by an earlier run."""
+    return ScoreResult(
+        output=job.shown_output,
+        rejects=job.shown_rejects,
+        rows_scored=int(str(record["scored"])),
+        rows_rejected=int(str(record["rejected"])),
+        seconds=time.perf_counter() - started,
+        rows_this_run=0,
+        resumed_parts=len(record["parts"]),  # type: ignore[arg-type]
+        engine=str(record.get("engine", "local")),
     )
 
 
@@ -119,6 +156,10 @@ class Tally:
     rows_this_run: int = 0
     parts_this_run: int = 0
     resumed_parts: int = 0
+
+    def counts(self) -> dict[str, int | str]:
+        """What the commit object of an output records."""
+        return {"scored": self.scored, "rejected": self.rejected}
 
 
 @dataclass(frozen=True)
@@ -179,11 +220,13 @@ def _write_parts(
     scored_parts: Iterable[Scored],
     unread: list[str],
     progress: Progress,
+    parts: PartSink | None = None,
 ) -> Tally:
-    """Stream every part into the output and the rejects, saving the outputs of new ones."""
+    """Stream every part into the output (or its parts) and the rejects, saving the
+    outputs of new ones."""
     job, tally, keep = planned.job, Tally(), planned.plan.keep
     with (
-        TableSink(files.output, planned.scored, output_format(job.output)) as sink,
+        parts or TableSink(files.output, planned.scored, output_format(job.output)) as sink,
         TableSink(files.rejects, planned.rejects, output_format(job.rejects_path)) as rejects,
     ):
         progress.start(planned.source.total_rows(), 0)
@@ -206,3 +249,25 @@ def _write_parts(
             rejects.write(unread_rejects(unread, planned.rejects))
             tally.rejected += len(unread)
     return tally
+
+
+class PartSink(ClosedOnExit):
+    """An output on object storage: each part written is stored as its own object at once
+    (unless an earlier run of the job stored it); `names` lists them, in order."""
+
+    def __init__(self, remote: RemoteOutput, folder: Path, planned: Planned) -> None:
+        self.remote, self.folder, self.planned = remote, folder, planned
+        self.stored = remote.stored()
+        self.names: list[str] = []
+
+    def write(self, data: pa.RecordBatch) -> None:
+        """Store one part's rows (an empty part too: part `k` is always the `k`th)."""
+        job = self.planned.job
+        path = self.folder / f"part{job.output.suffix}"
+        with TableSink(path, self.planned.scored, output_format(job.output)) as sink:
+            sink.write(data)
+        self.names.append(self.remote.put_part(len(self.names), path, self.stored))
+        path.unlink()
+
+    def close(self) -> None:
+        """Nothing stays open between parts."""

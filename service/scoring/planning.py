@@ -10,23 +10,65 @@ import pyarrow as pa
 from export.manifest import Manifest
 from export.registry import Registry
 from service.scoring.columns import ColumnPlan, plan_columns
+from service.scoring.errors import InputError
 from service.scoring.outputs import output_schema, rejects_schema, reserved_names
 from service.scoring.paths import check_paths
 from service.scoring.reader import Source
+from service.scoring.remote import is_remote, local_name, rejects_beside, staging
 from service.scoring.writer import output_format
 
 
 @dataclass(frozen=True)
 class ScoreJob:
-    """Everything that defines a job: the same job after a crash resumes where it stopped."""
+    """Everything that defines a job: the same job after a crash resumes where it stopped.
+
+    `input` and `output` are local paths; a job on object storage (`ScoreJob.at`) also
+    has the URLs, and its paths are the local staging copies (`service.scoring.remote`)."""
 
     model: str
     input: Path
     output: Path
-    registry: Path = Path("registry")
+    registry: str = "registry"
     keep: tuple[str, ...] | None = None
     rejects: Path | None = None
     batch_rows: int = 65536
+    input_url: str | None = None
+    output_url: str | None = None
+    rejects_url: str | None = None
+
+    @classmethod
+    def at(
+        cls,
+        model: str,
+        input: str | Path,
+        output: str | Path,
+        *,
+        registry: str | Path = "registry",
+        keep: tuple[str, ...] | None = None,
+        rejects: str | Path | None = None,
+        batch_rows: int = 65536,
+    ) -> ScoreJob:
+        """A job whose input, output and rejects are paths or object-store URLs."""
+        source, target = str(input), str(output)
+        input_url = source if is_remote(source) else None
+        output_url = target if is_remote(target) else None
+        rejects_url = None
+        if output_url is not None:
+            rejects_url = str(rejects) if rejects is not None else rejects_beside(output_url)
+            if not is_remote(rejects_url):
+                raise InputError(f"--rejects {rejects}: an s3:// output needs its rejects beside")
+        return cls(
+            model=model,
+            input=_local(source, input_url),
+            output=_local(target, output_url),
+            registry=str(registry),
+            keep=keep,
+            rejects=_local(str(rejects), rejects_url) if rejects is not None else None,
+            batch_rows=batch_rows,
+            input_url=input_url,
+            output_url=output_url,
+            rejects_url=rejects_url,
+        )
 
     @property
     def rejects_path(self) -> Path:
@@ -34,13 +76,26 @@ class ScoreJob:
         out = self.output
         return self.rejects or out.with_name(f"{out.stem}.rejects{out.suffix}")
 
+    @property
+    def shown_output(self) -> Path | str:
+        """Where the output is: its URL on object storage, else its path."""
+        return self.output_url or self.output
+
+    @property
+    def shown_rejects(self) -> Path | str:
+        return self.rejects_url or self.rejects_path
+
+
+def _local(location: str, url: str | None) -> Path:
+    return staging(url) / local_name(url) if url is not None else Path(location)
+
 
 @dataclass(frozen=True)
 class ScoreResult:
     """What a finished job did (row counts cover the whole job, time only this run)."""
 
-    output: Path
-    rejects: Path
+    output: Path | str
+    rejects: Path | str
     rows_scored: int
     rows_rejected: int
     seconds: float

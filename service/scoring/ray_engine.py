@@ -10,8 +10,11 @@ job skip every unit it finished. The output is the folder of the units' part fil
 renamed into place when all are done; the rejects are one file, numbered and
 ordered exactly like the local engine's.
 
-On a cluster (`RAY_ADDRESS`) the registry, the input and the output must be on
-storage every node sees. Ray is imported only here: `pip install 'ferry[ray]'`.
+On object storage (`s3://…` input and output, `service.scoring.remote`), the input is
+fetched by the driver and each unit's part is stored as its own object, committed by
+the object that names them. On a cluster (`RAY_ADDRESS`) the registry may be `s3://`,
+but the input and the job's work folder must be on storage every node sees. Ray is
+imported only here: `pip install 'ferry[ray]'`.
 """
 
 from __future__ import annotations
@@ -30,10 +33,11 @@ import pyarrow.compute as pc
 from export.registry import Registry
 from service.runtime import ModelRuntime
 from service.scoring.faults import maybe_crash
-from service.scoring.job import NoProgress, Progress, work_key
+from service.scoring.job import NoProgress, Progress, committed, remote_output, work_key
 from service.scoring.memory import use_batch_pool
 from service.scoring.outputs import ROW, unread_rejects
 from service.scoring.planning import Planned, ScoreJob, ScoreResult, plan_job
+from service.scoring.remote import RemoteOutput, fetch_input
 from service.scoring.settings import ScoreSettings
 from service.scoring.staging import UnitDone, UnitStore
 from service.scoring.state import locked, remove_stale, work_folder
@@ -48,7 +52,7 @@ class UnitScorer:
     def __init__(self, work: UnitWork) -> None:
         self.work = work
         use_batch_pool()
-        self.runtime = ModelRuntime.load(Registry(Path(work.registry)).get(work.ref))
+        self.runtime = ModelRuntime.load(Registry(work.registry).get(work.ref))
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """One row per unit: its index and the rows it scored and rejected."""
@@ -65,8 +69,14 @@ def run_ray(
     """Run `job` on Ray, resuming from its work folder; the output appears when complete."""
     settings, progress = settings or ScoreSettings(), progress or NoProgress()
     started = time.perf_counter()
+    if job.input_url is not None:
+        fetch_input(job.input_url, job.input)
     planned = plan_job(job)
-    folder = work_folder(job.output, work_key(planned, engine="ray"))
+    key = work_key(planned, engine="ray")
+    remote = remote_output(job, key)
+    if remote is not None and (record := remote.finished()) is not None:
+        return committed(job, record, started)
+    folder = work_folder(job.output, key)
     with locked(folder):
         remove_stale(job.output, folder)
         store = UnitStore(folder, job.output)
@@ -80,12 +90,12 @@ def run_ray(
             progress.advance(finished.rows)
             maybe_crash(len(done) - (len(units) - len(pending)))
         done = store.done()  # with the lines the reader skipped
-        rejected = _publish(planned, store, units, done)
+        rejected = _publish(planned, store, units, done, remote)
         shutil.rmtree(folder, ignore_errors=True)
     scored = sum(d.scored for d in done.values())
     return ScoreResult(
-        output=job.output,
-        rejects=job.rejects_path,
+        output=job.shown_output,
+        rejects=job.shown_rejects,
         rows_scored=scored,
         rows_rejected=rejected,
         seconds=time.perf_counter() - started,
@@ -126,7 +136,7 @@ def _score(
     ray.data.DataContext.get_current().enable_progress_bars = False  # the job shows its own
     job = planned.job
     work = UnitWork(
-        registry=str(job.registry.resolve()),
+        registry=planned.registry.url,
         ref=f"{planned.manifest.name}:{planned.manifest.version}",
         source=planned.source,
         plan=planned.plan,
@@ -155,9 +165,14 @@ def _score(
 
 
 def _publish(
-    planned: Planned, store: UnitStore, units: list[Unit], done: dict[int, UnitDone]
+    planned: Planned,
+    store: UnitStore,
+    units: list[Unit],
+    done: dict[int, UnitDone],
+    remote: RemoteOutput | None = None,
 ) -> int:
-    """Write the numbered rejects, then rename them and the output folder into place.
+    """Write the numbered rejects, then rename them and the output folder into place
+    (on object storage: store the parts, then commit them with the rejects).
 
     Returns the rows rejected, counting the lines the reader skipped.
     """
@@ -174,6 +189,17 @@ def _publish(
         unread = [line for unit in units for line in done[unit.index].unread]
         if unread:
             sink.write(unread_rejects(unread, planned.rejects))
+    if remote is not None:
+        stored = remote.stored()
+        names = [remote.put_part(u.index, store.part_path(u.index), stored) for u in units]
+        scored = sum(d.scored for d in done.values())
+        counts: dict[str, int | str] = {
+            "scored": scored,
+            "rejected": rejected + len(unread),
+            "engine": "ray",
+        }
+        remote.commit(names, tmp, counts)
+        return rejected + len(unread)
     # Rejects first: killed between the two renames, the job can still rebuild them,
     # while the output's parts have already left the work folder.
     publish(tmp, job.rejects_path)

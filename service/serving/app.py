@@ -1,10 +1,11 @@
 """The BentoML service: `bentoml serve service.app:Ferry` (or `ferry serve`).
 
 Typed JSON predictions at `POST /predict` (a BentoML API, listed on BentoML's
-OpenAPI page), Open Inference Protocol V2 under `/v2` and details at `/status`
-(a mounted FastAPI app), BentoML's `/livez`, `/readyz` and `/metrics`. The
-registry is polled for alias moves (`service.serving.refresh`); `POST /admin/refresh`
-refreshes at once.
+OpenAPI page), Open Inference Protocol V2 under `/v2`, OpenAI embeddings under
+`/v1` and details at `/status` (a mounted FastAPI app), BentoML's `/livez`,
+`/readyz` and `/metrics`; V2 over gRPC on its own port (`service.serving.grpc`),
+started and stopped with the service. The registry is polled for alias moves
+(`service.serving.refresh`); `POST /admin/refresh` refreshes at once.
 
 Batching is ours (`service.serving.batcher`), not BentoML's `batchable=True`: measured
 on 2 cores, BentoML's dispatcher sheds load with 503 once its latency budget is
@@ -15,13 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import bentoml
 from starlette.responses import JSONResponse
 
 from service.serving import handlers, openapi
 from service.serving.front import InferenceFront
+from service.serving.handlers import Answer
 from service.serving.labels import bound_request_labels
 from service.serving.metrics import Metrics
 from service.serving.models import ModelSet
@@ -29,12 +31,17 @@ from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher, RefreshResult
 from service.serving.routes import build_app, to_response
 from service.serving.schemas import PredictResponse
-from service.serving.settings import HttpSettings, RefreshSettings
+from service.serving.settings import GrpcSettings, HttpSettings, RefreshSettings
+from service.serving.tracing import Tracing
+
+if TYPE_CHECKING:
+    from service.serving.grpc import GrpcServer
 
 log = logging.getLogger("ferry.service")
 log.setLevel(logging.INFO)  # BentoML's handlers pass INFO; our logger would default to WARNING
 http = HttpSettings()
 routes = build_app()
+PUBLISH_INTERVAL_S = 1.0  # histograms are tallied and gauges sampled, then written out
 
 
 @bentoml.service(
@@ -52,13 +59,17 @@ class Ferry:
         # Nothing here touches the registry: BentoML answers no request, not even
         # /livez, until this returns, so models load in the background (`start`).
         self.metrics = Metrics.create()
-        self.models = ModelSet(on_batch=self.metrics.observe_batch)
+        self.tracing = _tracing() if http.trace_inference else None
+        self.models = ModelSet(on_stats=self.metrics.observe_batch, tracer=self.tracing)
         self.refresh_settings = RefreshSettings()
         self.refresher = Refresher(
             self.models, self._refreshed, self.refresh_settings.registry_timeout_s
         )
         self._poller: asyncio.Task[None] | None = None
+        self._publisher: asyncio.Task[None] | None = None
+        self._grpc: GrpcServer | None = None
         routes.state.models = self.models
+        routes.state.tracing = self.tracing
         routes.state.refresher = self.refresher
         routes.state.admin_token = self.refresh_settings.admin_token
         routes.state.metrics = self.metrics
@@ -74,6 +85,22 @@ class Ferry:
         the registry; probes are answered meanwhile, `/readyz` is 503 until all load."""
         run = self.refresher.run(self.refresh_settings.refresh_interval_s)
         self._poller = asyncio.get_running_loop().create_task(run)
+
+    @bentoml.on_startup
+    async def start_grpc(self) -> None:
+        settings = GrpcSettings()
+        if settings.port == 0:
+            return
+        # imported here: grpc and the protocol's messages cost ~0.4 s, for nothing when off
+        from service.serving.grpc import InferenceServicer, start_grpc
+
+        servicer = InferenceServicer(routes.state, http.timeout_s, _observe, self.tracing)
+        self._grpc = await start_grpc(servicer, settings, http.host, http.workers)
+        log.info("gRPC (Open Inference Protocol) on %s", self._grpc.address)
+
+    @bentoml.on_startup
+    async def start_publishing(self) -> None:
+        self._publisher = asyncio.get_running_loop().create_task(_publish_every_second())
 
     def __is_ready__(self) -> bool:
         return self.models.ready()
@@ -99,11 +126,43 @@ class Ferry:
             self._poller.cancel()
         await self.models.close()
 
+    @bentoml.on_shutdown
+    async def close_grpc(self) -> None:
+        # named to run before `shutdown` (hooks run in name order): stop taking calls,
+        # let running ones finish, then the model set drains its batchers
+        if self._grpc is not None:
+            await self._grpc.stop(grace_s=min(5.0, http.timeout_s))
+        if self._publisher is not None:
+            self._publisher.cancel()
+        _publish_metrics()  # what the last second tallied
 
-def _observe(endpoint: str, status: int, seconds: float) -> None:
+
+def _observe(endpoint: str, answer: Answer, seconds: float) -> None:
     metrics: Metrics | None = getattr(routes.state, "metrics", None)
     if metrics is not None:
-        metrics.request(endpoint, status, seconds)
+        metrics.request(endpoint, answer, seconds)
+
+
+def _publish_metrics() -> None:
+    """Write tallied histograms out and sample the gauges: each second, and before a scrape."""
+    metrics: Metrics | None = getattr(routes.state, "metrics", None)
+    models: ModelSet | None = getattr(routes.state, "models", None)
+    if metrics is not None and models is not None:
+        entries = list(models.entries.values())
+        metrics.publish(v for entry in entries for v in entry.versions.values())
+
+
+async def _publish_every_second() -> None:
+    while True:
+        await asyncio.sleep(PUBLISH_INTERVAL_S)
+        _publish_metrics()
+
+
+def _tracing() -> Tracing:
+    """Spans through the tracer provider BentoML builds from its `tracing` settings."""
+    from bentoml._internal.configuration.containers import BentoMLContainer
+
+    return Tracing.from_provider(BentoMLContainer.tracer_provider.get())
 
 
 def put_front_outside(service: Any, **options: Any) -> None:
@@ -130,8 +189,8 @@ def put_front_outside(service: Any, **options: Any) -> None:
     service.__class__ = Fronted
 
 
-# Traced inference goes through BentoML's tracing middleware, so it skips the front.
-if http.lean_front and not http.trace_inference:
+# Traced or not, inference is answered in the front (it opens its own spans).
+if http.lean_front:
     put_front_outside(
         Ferry,
         state=routes.state,
@@ -139,6 +198,7 @@ if http.lean_front and not http.trace_inference:
         max_body_bytes=http.max_body_bytes,
         body_timeout_s=http.body_timeout_s,
         on_request=_observe,
+        before_metrics=_publish_metrics,
     )
 else:
     put_front_outside(Ferry)

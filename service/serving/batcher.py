@@ -17,6 +17,11 @@ itself, because handing a 30 us MLP batch to a thread and back costs several
 times the batch (measured: 25 us direct, 170-370 us through the thread on 2
 busy cores). Slower models run in the worker thread so the loop keeps reading
 requests, and batches grow, while the model computes.
+
+Two optional hooks watch batches without changing them: `on_stats` gets each
+batch's `BatchStats` (queue waits, model time, tokens) for the metrics, and a
+`tracer` (`service.serving.tracing`) links each batch's spans to the requests in
+it. Without them the hot path pays one `is None` test per request and per batch.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -37,6 +44,42 @@ Arrays = dict[str, np.ndarray]
 RunFn = Callable[[Arrays], Arrays]
 JoinFn = Callable[[list[Arrays]], Arrays]  # one batch from several requests' inputs
 BatchHook = Callable[[str, int, int, float], None]  # model, rows, requests, seconds
+TokenCount = Callable[[Arrays], int]  # token positions in a joined batch (text models)
+
+
+@dataclass(frozen=True)
+class BatchStats:
+    """What one batch cost, for the metrics (`service.serving.metrics`)."""
+
+    name: str
+    rows: int
+    requests: int
+    seconds: float  # dispatch to results: hand-off to the thread, join, run, split
+    compute_s: float  # the model's run alone
+    waits: tuple[float, ...]  # each request's time in the queue, oldest first
+    tokens: int = 0  # text models: rows x the batch's padded length
+
+
+StatsHook = Callable[[BatchStats], None]
+
+
+class BatchSpans(Protocol):
+    """One batch's open spans; `run` wraps the model's run (in the worker thread)."""
+
+    def run(self) -> AbstractContextManager[object]: ...
+
+    def end(self, error: BaseException | None = None) -> None: ...
+
+
+class BatchTracer(Protocol):
+    """Traces batches: `capture` on the request's path, `batch` when its batch starts."""
+
+    def capture(self) -> object | None: ...
+
+    def batch(
+        self, name: str, requests: Sequence[tuple[object | None, float]]
+    ) -> BatchSpans | None:
+        """Spans for a batch of requests, given as (captured trace, queued at) pairs."""
 
 
 @dataclass(eq=False)  # compared by identity: the queue removes a cancelled item itself
@@ -47,6 +90,7 @@ class _Item:
     bucket: int = 0
     queued_at: float = field(default_factory=time.perf_counter)
     deadline: float | None = None  # event-loop time; past it the item is dropped, not run
+    trace: object | None = None  # the request's span, when tracing
 
 
 class Batcher:
@@ -63,6 +107,9 @@ class Batcher:
         on_batch: BatchHook | None = None,
         join: JoinFn | None = None,
         inline_below_ms: float = 0.5,
+        on_stats: StatsHook | None = None,
+        tracer: BatchTracer | None = None,
+        count_tokens: TokenCount | None = None,
     ) -> None:
         self.run = run
         self.join = join or concatenate
@@ -73,6 +120,9 @@ class Batcher:
         self.retry_after_s = retry_after_s
         self.on_batch = on_batch
         self.inline_below_s = inline_below_ms / 1000
+        self.on_stats = on_stats
+        self.tracer = tracer
+        self.count_tokens = count_tokens
         # Moving average of the model's time per batch; until the first batch is
         # measured, assume it is slow (the thread is safe for any model).
         self._batch_s = float("inf")
@@ -82,10 +132,16 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
+        self._running = 0  # requests in the batch being computed
 
     @property
     def queued_rows(self) -> int:
         return self._queued_rows
+
+    @property
+    def in_flight(self) -> int:
+        """Requests queued (and still awaited) or being computed; O(queue), for sampling."""
+        return sum(not item.future.done() for item in self._queue) + self._running
 
     async def submit(self, inputs: Arrays, bucket: int = 0) -> Arrays:
         """Queue validated inputs and return this request's slice of the batch output.
@@ -106,6 +162,8 @@ class Batcher:
         if deadline is not None and deadline <= loop.time():
             raise self._expired()
         item = _Item(inputs, rows, loop.create_future(), bucket, deadline=deadline)
+        if self.tracer is not None:
+            item.trace = self.tracer.capture()
         self._queue.append(item)
         self._queued_rows += rows
         self._wakeup.set()
@@ -206,43 +264,67 @@ class Batcher:
     async def _dispatch(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
         started = time.perf_counter()
         rows = sum(item.rows for item in batch)
+        spans = None
+        if self.tracer is not None:
+            spans = self.tracer.batch(self.name, [(item.trace, item.queued_at) for item in batch])
+        self._running += len(batch)
         try:
             if self.inline:
-                outputs = self._run_batch(batch)
+                outputs, compute_s, tokens = self._run_batch(batch, spans)
             else:
-                outputs = await loop.run_in_executor(self._executor, self._run_batch, batch)
+                outputs, compute_s, tokens = await loop.run_in_executor(
+                    self._executor, self._run_batch, batch, spans
+                )
         except Exception as err:  # a failing batch fails its requests, never the loop
             for item in batch:
                 if not item.future.done():
                     item.future.set_exception(err)
+            if spans is not None:
+                spans.end(err)
             return
+        finally:
+            self._running -= len(batch)
         for item, result in zip(batch, outputs, strict=True):
             if not item.future.done():
                 item.future.set_result(result)
+        seconds = time.perf_counter() - started
+        if spans is not None:
+            spans.end()
         if self.on_batch is not None:
-            self.on_batch(self.name, rows, len(batch), time.perf_counter() - started)
+            self.on_batch(self.name, rows, len(batch), seconds)
+        if self.on_stats is not None:
+            waits = tuple(started - item.queued_at for item in batch)
+            stats = BatchStats(self.name, rows, len(batch), seconds, compute_s, waits, tokens)
+            self.on_stats(stats)
 
     @property
     def inline(self) -> bool:
         """Whether batches now run on the event loop rather than in the worker thread."""
         return self._batch_s < self.inline_below_s
 
-    def _run_batch(self, batch: list[_Item]) -> list[Arrays]:
+    def _run_batch(
+        self, batch: list[_Item], spans: BatchSpans | None = None
+    ) -> tuple[list[Arrays], float, int]:
+        """Each request's outputs, the model's seconds and the batch's token positions."""
+        inputs = batch[0].inputs if len(batch) == 1 else self.join([i.inputs for i in batch])
+        tokens = self.count_tokens(inputs) if self.count_tokens is not None else 0
+        with spans.run() if spans is not None else nullcontext():
+            outputs, seconds = self._timed_run(inputs)
         if len(batch) == 1:
-            return [self._timed_run(batch[0].inputs)]
-        outputs = self._timed_run(self.join([item.inputs for item in batch]))
+            return [outputs], seconds, tokens
         bounds = np.cumsum([item.rows for item in batch])[:-1]
         split = {n: np.split(out, bounds) for n, out in outputs.items()}
-        return [{n: parts[i] for n, parts in split.items()} for i in range(len(batch))]
+        return [{n: p[i] for n, p in split.items()} for i in range(len(batch))], seconds, tokens
 
-    def _timed_run(self, inputs: Arrays) -> Arrays:
+    def _timed_run(self, inputs: Arrays) -> tuple[Arrays, float]:
         started = time.perf_counter()
         try:
-            return self.run(inputs)
+            outputs = self.run(inputs)
         finally:
             seconds = time.perf_counter() - started
             previous = self._batch_s
             self._batch_s = seconds if previous == float("inf") else 0.8 * previous + 0.2 * seconds
+        return outputs, seconds
 
 
 def concatenate(parts: list[Arrays]) -> Arrays:

@@ -3,6 +3,7 @@
 Each error carries its HTTP status as a class attribute (`service.runtime.errors`);
 `render_error` is the single table from error to status, headers and JSON body, so
 the lean front, the FastAPI routes and the BentoML API answer a failure alike.
+`GRPC_CODES` maps the same statuses to gRPC status codes (`service.serving.grpc`).
 """
 
 from __future__ import annotations
@@ -77,18 +78,34 @@ def error_status(err: BaseException) -> int:
     return int(HTTPStatus.INTERNAL_SERVER_ERROR)
 
 
-def render_error(err: BaseException) -> ErrorAnswer:
-    """`{"error": message}` with the error's status and headers (e.g. Retry-After).
-
-    An error that is not ours is a bug: its type is named so the log and the client
-    can tell it from a refusal.
-    """
-    status = error_status(err)
-    message = str(err)
+def error_message(err: BaseException) -> str:
+    """What the client is told: our message, or the type of an error that is not ours
+    (a bug), so the log and the client can tell it from a refusal."""
     if not isinstance(err, ServiceError | ExportError):
-        message = f"internal error: {type(err).__name__}: {err}"
+        return f"internal error: {type(err).__name__}: {err}"
+    return str(err)
+
+
+def render_error(err: BaseException) -> ErrorAnswer:
+    """`{"error": message}` with the error's status and headers (e.g. Retry-After)."""
     headers = dict(getattr(err, "headers", None) or {})
-    return ErrorAnswer(status, jsonio.dumps({"error": message}), headers)
+    return ErrorAnswer(error_status(err), jsonio.dumps({"error": error_message(err)}), headers)
+
+
+#: The gRPC status code (a `grpc.StatusCode` name) of each HTTP status we answer;
+#: anything not listed is INTERNAL. 413 and 429 are both RESOURCE_EXHAUSTED, as gRPC
+#: itself answers a message over its size limit.
+GRPC_CODES: dict[int, str] = {
+    HTTPStatus.BAD_REQUEST: "INVALID_ARGUMENT",
+    HTTPStatus.FORBIDDEN: "PERMISSION_DENIED",
+    HTTPStatus.NOT_FOUND: "NOT_FOUND",
+    HTTPStatus.CONFLICT: "ABORTED",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "RESOURCE_EXHAUSTED",
+    HTTPStatus.UNPROCESSABLE_ENTITY: "FAILED_PRECONDITION",
+    HTTPStatus.TOO_MANY_REQUESTS: "RESOURCE_EXHAUSTED",
+    HTTPStatus.SERVICE_UNAVAILABLE: "UNAVAILABLE",
+    HTTPStatus.GATEWAY_TIMEOUT: "DEADLINE_EXCEEDED",
+}
 
 
 def invalid(message: str) -> ErrorAnswer:

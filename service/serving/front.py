@@ -1,13 +1,15 @@
 """A lean ASGI front for the inference paths, outside BentoML's per-request stack.
 
-`POST /predict` and `POST /v2/models/{name}[/versions/{v}]/infer` are answered
-here; every other request passes through to BentoML unchanged. BentoML wraps
+`POST /predict`, `POST /v2/models/{name}[/versions/{v}]/infer` and the OpenAI
+`POST /v1/embeddings` are answered here; every other request passes through to
+BentoML unchanged. BentoML wraps
 each request in a metrics middleware, a tracing middleware, a timeout task, a
 request context and then a mounted FastAPI router; on 2 cores that stack cost
 more than the model (see docs/benchmarks.md). The front does the same work the
 routes do, through the same data plane (`service.serving.handlers`), with its own
 request metrics, body bounds (size and arrival time), a deadline per request and a
-watch for clients that disconnect while their request waits.
+watch for clients that disconnect while their request waits. With tracing on
+(`state.tracing`) it opens each request's span under the caller's `traceparent`.
 """
 
 from __future__ import annotations
@@ -21,20 +23,29 @@ from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import deadlines, handlers
 from service.serving.errors import BodyTimeout, DeadlineExceeded, TooLarge
 from service.serving.handlers import Answer
+from service.serving.openai import embeddings_answer
 from service.serving.protocol import HEADER
+from service.serving.tracing import Tracing
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-#: (endpoint, HTTP status, seconds) for each request the front answered
-OnRequest = Callable[[str, int, float], None]
+#: (endpoint, answer, seconds) for each request the front answered (status 499: the
+#: client left before its answer)
+OnRequest = Callable[[str, Answer, float], None]
 Route = tuple[str, str | None, str | None]  # endpoint, model, version
 
-PREDICT, INFER = "/predict", "/v2/infer"
+PREDICT, INFER, EMBEDDINGS = "/predict", "/v2/infer", "/v1/embeddings"
+METRICS = "/metrics"
 _MODELS, _INFER = "/v2/models/", "/infer"
 _HEADER = HEADER.lower().encode()
+_SPANS = {
+    PREDICT: "POST /predict",
+    INFER: "POST /v2/models/{name}/infer",
+    EMBEDDINGS: "POST /v1/embeddings",
+}
 
 
 CLIENT_GONE = 499  # recorded (never sent) for a request whose client left first
@@ -65,6 +76,7 @@ class InferenceFront:
         timeout_s: float,
         max_body_bytes: int,
         on_request: OnRequest | None = None,
+        before_metrics: Callable[[], None] | None = None,
         body_timeout_s: float = 10.0,
     ) -> None:
         self.app = app
@@ -72,11 +84,16 @@ class InferenceFront:
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
         self.on_request = on_request
+        # Runs before BentoML answers GET /metrics: ferry's histograms are written out in
+        # bulk (service.serving.tally), so a scrape sees every request answered so far.
+        self.before_metrics = before_metrics
         self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = match(scope) if scope["type"] == "http" else None
         if route is None:
+            if self.before_metrics is not None and scope.get("path") == METRICS:
+                self.before_metrics()
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -84,8 +101,8 @@ class InferenceFront:
         if answer is not None:
             await _send(send, answer)
         if self.on_request is not None:
-            status = answer.status if answer is not None else CLIENT_GONE
-            self.on_request(route[0], status, time.perf_counter() - started)
+            seen = answer if answer is not None else Answer(CLIENT_GONE, b"")
+            self.on_request(route[0], seen, time.perf_counter() - started)
 
     async def _respond(self, route: Route, scope: Scope, receive: Receive) -> Answer | None:
         """The answer, or None when the client left before it was ready."""
@@ -134,7 +151,10 @@ class InferenceFront:
                 except TooLarge as err:
                     return _closing(handlers.error_answer(err, route[0]))
                 watcher = asyncio.get_running_loop().create_task(_watch(receive, limit, gone))
-                return await self._answer(route, scope, raw)
+                tracing: Tracing | None = getattr(self.state, "tracing", None)
+                if tracing is None:
+                    return await self._answer(route, scope, raw)
+                return await self._traced(tracing, route, scope, raw)
         except ClientGone:
             return None
         except TimeoutError:
@@ -146,11 +166,21 @@ class InferenceFront:
             if watcher is not None:
                 watcher.cancel()
 
+    async def _traced(self, tracing: Tracing, route: Route, scope: Scope, raw: bytes) -> Answer:
+        carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        about = {"http.route": _SPANS[route[0]], **({"ferry.model": route[1]} if route[1] else {})}
+        with tracing.request(_SPANS[route[0]], carrier, about) as span:
+            answer = await self._answer(route, scope, raw)
+            span.set_attribute("http.response.status_code", answer.status)
+            return answer
+
     async def _answer(self, route: Route, scope: Scope, raw: bytes) -> Answer:
         endpoint, name, version = route
         models = getattr(self.state, "models", None)
         if endpoint == PREDICT:
             return await handlers.predict_answer(models, raw)
+        if endpoint == EMBEDDINGS:
+            return await embeddings_answer(models, raw)
         return await handlers.infer_answer(models, str(name), version, raw, _header(scope))
 
 
@@ -159,8 +189,8 @@ def match(scope: Scope) -> Route | None:
     if scope.get("method") != "POST":
         return None
     path: str = scope["path"]
-    if path == PREDICT:
-        return PREDICT, None, None
+    if path in (PREDICT, EMBEDDINGS):
+        return path, None, None
     if not (path.startswith(_MODELS) and path.endswith(_INFER)):
         return None
     parts = path[len(_MODELS) : -len(_INFER)].split("/")

@@ -22,7 +22,14 @@ from service.runtime.validation import to_arrays
 from service.serving import deadlines, jsonio
 from service.serving.errors import NotReady, render_error
 from service.serving.models import ModelSet, ServedModel
-from service.serving.protocol import InferenceRequest, encode_response, parse_request, read_body
+from service.serving.protocol import (
+    InferenceRequest,
+    encode_response,
+    model_config,
+    model_metadata,
+    parse_request,
+    read_body,
+)
 from service.serving.protocol.response import JSON, VERSION_HEADER
 
 log = logging.getLogger("ferry.service")
@@ -35,11 +42,12 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Answer:
-    """A response as every transport sends it."""
+    """A response as every transport sends it (`model`: who answered, for the metrics)."""
 
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    model: str = ""
 
 
 async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
@@ -51,7 +59,7 @@ async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
     except Exception as err:  # one bad request must never take the server down
         return error_answer(err, "/predict")
     headers = {CONTENT_TYPE: JSON, VERSION_HEADER: served.runtime.version}
-    return Answer(200, body, headers)
+    return Answer(200, body, headers, served.runtime.name)
 
 
 async def infer_answer(
@@ -66,7 +74,7 @@ async def infer_answer(
         content, media, headers = await v2_run(served, request)
     except Exception as err:
         return error_answer(err, f"/v2/models/{name}/infer")
-    return Answer(200, content, {CONTENT_TYPE: media, **headers})
+    return Answer(200, content, {CONTENT_TYPE: media, **headers}, name)
 
 
 async def off_loop(size: int, work: Callable[..., T], *args: Any) -> T:
@@ -178,9 +186,17 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
 async def v2_infer(
     models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
 ) -> tuple[bytes, str, dict[str, str]]:
-    """V2 inference on a framed body (for a transport that frames its own, like gRPC):
-    JSON and binary tensors in and out."""
+    """V2 inference on a framed body: JSON and binary tensors in and out."""
     return await v2_run(*v2_request(models, name, version, body, binary))
+
+
+async def v2_results(
+    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+) -> tuple[ServedModel, InferenceRequest, dict[str, np.ndarray]]:
+    """A V2 request (JSON part, binary part) validated and scored: what every V2
+    transport (REST, gRPC) encodes its answer from."""
+    served, request = v2_request(models, name, version, body, binary)
+    return served, request, await _scored(served, request)
 
 
 def v2_request(
@@ -195,10 +211,37 @@ def v2_request(
 async def v2_run(
     served: ServedModel, request: InferenceRequest
 ) -> tuple[bytes, str, dict[str, str]]:
-    """Score a validated V2 request within its `timeout` parameter, if it has one."""
-    async with deadlines.within(request.timeout_s, "parameters.timeout"):
-        results = await served.infer(request.arrays)
+    """Score a validated V2 request and encode the answer (a large one off the loop)."""
+    results = await _scored(served, request)
     return await off_loop(_size(results), encode_response, served.runtime, results, request)
+
+
+async def _scored(served: ServedModel, request: InferenceRequest) -> dict[str, np.ndarray]:
+    """The outputs, within the request's `timeout` parameter if it has one."""
+    async with deadlines.within(request.timeout_s, "parameters.timeout"):
+        return await served.infer(request.arrays)
+
+
+def v2_metadata(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:
+    """V2 model metadata of a served model (version)."""
+    runtime = models.get(name, version).runtime
+    versions = sorted(models.entries[name].versions, key=lambda v: (len(v), v))
+    return model_metadata(runtime, versions)
+
+
+def v2_config(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:
+    """The Triton-style configuration of a served model (version)."""
+    b = models.batching
+    return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
+
+
+def v2_model_ready(models: ModelSet, name: str, version: str | None) -> bool:
+    """Whether a model (version) serves now, that model alone: False while it loads or
+    after it failed to load, an `UnknownModel` for one not served here."""
+    ready = models.model_ready(name, version)
+    if ready is None:
+        models.get(name, version)  # raises UnknownModel naming what is served here
+    return bool(ready)
 
 
 def _typed_from_raw(models: ModelSet, raw: bytes) -> tuple[ServedModel, Payload]:

@@ -6,20 +6,26 @@ The model set owns every change to that map: `update` loads and warms a model's 
 versions in a worker thread, swaps the model's entry in one step, then retires the
 versions it no longer keeps once their queued and running batches have drained.
 When to update is the refresher's call (`service.serving.refresh`).
+
+Following the registry costs one small conditional read of each model's aliases per
+poll (`Registry.poll`); without `FERRY_MODELS`, the model folders are listed again every
+`FERRY_DISCOVERY_INTERVAL_S`. If the registry cannot be reached, whatever is loaded
+keeps serving and `store` says what fails.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from export.errors import ExportError
-from export.registry import Registry
+from export.registry import AliasState, Registry
 from service.runtime.errors import ModelLoadError, short
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text.settings import TextSettings
-from service.serving.batcher import BatchHook
+from service.serving.batcher import BatchHook, BatchTracer, StatsHook
 from service.serving.errors import NotReady, UnknownModel
 from service.serving.served import ModelEntry, ServedModel, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
@@ -27,6 +33,30 @@ from service.serving.settings import BatchSettings, RegistrySettings
 __all__ = ["ModelEntry", "ModelSet", "ServedModel", "Target"]
 
 log = logging.getLogger("ferry.service")
+
+
+class StoreHealth:
+    """Whether the registry answered the last time it was asked, and if not, why."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.error: str | None = None
+        self.since: float | None = None
+
+    def failed(self, err: Exception) -> None:
+        if self.error is None:
+            self.since = time.time()
+            log.error("registry %s unreachable, loaded versions keep serving: %s", self.url, err)
+        self.error = str(err)
+
+    def ok(self) -> None:
+        if self.error is not None:
+            log.info("registry %s answers again", self.url)
+        self.error, self.since = None, None
+
+    def describe(self) -> dict[str, object]:
+        return {"url": self.url, "ok": self.error is None, "error": self.error,
+                "failing_since": self.since}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -47,13 +77,22 @@ class ModelSet:
         batching: BatchSettings | None = None,
         on_batch: BatchHook | None = None,
         text: TextSettings | None = None,
+        on_stats: StatsHook | None = None,
+        tracer: BatchTracer | None = None,
     ) -> None:
         self.registry_settings = registry or RegistrySettings()
         self.runtime_settings = runtime or RuntimeSettings()
         self.batching = batching or BatchSettings()
         self.text_settings = text or TextSettings()
         self.on_batch = on_batch
+        self.on_stats = on_stats  # metrics of every batch (service.serving.metrics)
+        self.tracer = tracer  # spans of every batch, when tracing (service.serving.tracing)
         self.registry = Registry(self.registry_settings.registry)
+        settings = self.registry_settings
+        self.registry = Registry(settings.registry, cache_dir=settings.cache_dir)
+        self.store = StoreHealth(self.registry.url)
+        self._names: list[str] = []
+        self._listed_at: float | None = None
         self.entries: dict[str, ModelEntry] = {}
         # model -> why it is not loaded (its load or warm-up failed, or its alias is unreadable)
         self.errors: dict[str, str] = {}
@@ -66,30 +105,51 @@ class ModelSet:
         """The alias's version of each model, by name."""
         return {name: entry.default for name, entry in self.entries.items()}
 
+    def candidates(self) -> list[str]:
+        """Models to follow: those named in settings, else the registry's model folders
+        (listed again once `discovery_interval_s` has passed)."""
+        if self.registry_settings.models:
+            return list(self.registry_settings.models)
+        now = time.monotonic()
+        due = self._listed_at is None or now - self._listed_at >= (
+            self.registry_settings.discovery_interval_s
+        )
+        if due:
+            self._names = self.registry.model_names()
+            self._listed_at = now
+        return list(self._names)
+
+    def follows(self, name: str, state: AliasState) -> bool:
+        """Whether `name` is served: named in settings, or it has the serving alias."""
+        return bool(self.registry_settings.models) or self.registry_settings.alias in state.aliases
+
     def wanted(self) -> list[str]:
         """Models named in settings, else every model that has the serving alias."""
-        if self.registry_settings.models:
-            names = list(self.registry_settings.models)
-        else:
-            alias = self.registry_settings.alias
-            names = [m for m in self.registry.models() if alias in self.registry.aliases(m)]
-        return names
+        return [m for m in self.candidates() if self.follows(m, self.registry.poll(m))]
 
-    def wanted_versions(self, name: str, default: str) -> list[str]:
+    def wanted_versions(
+        self, name: str, default: str, state: AliasState | None = None
+    ) -> list[str]:
         """The versions the policy keeps loaded for `name`, the alias's version included."""
         policy = self.registry_settings.versions
         if policy == "aliases":
-            extra = set(self.registry.aliases(name).values())
+            aliases = state.aliases if state is not None else self.registry.aliases(name)
+            extra = set(aliases.values())
         elif policy.startswith("latest:"):
             extra = set(self.registry.versions(name)[-int(policy.split(":")[1]) :])
         else:
             extra = set()
         return sorted(extra | {default}, key=lambda v: (len(v), v))
 
-    def target(self, name: str) -> Target:
-        """What the registry wants loaded for `name` now."""
-        _, default = self.registry.resolve(f"{name}@{self.registry_settings.alias}")
-        return Target(default, tuple(self.wanted_versions(name, default)))
+    def target(self, name: str, state: AliasState | None = None) -> Target:
+        """What the registry wants loaded for `name` now (from `state`, its aliases as
+        just polled; with the default version policy no other request is made)."""
+        state = state if state is not None else self.registry.poll(name)
+        alias = self.registry_settings.alias
+        default = state.aliases.get(alias)
+        if default is None:
+            _, default = self.registry.resolve(f"{name}@{alias}")  # names what is missing
+        return Target(default, tuple(self.wanted_versions(name, default, state)))
 
     def serves(self, name: str, target: Target) -> bool:
         """Whether `name`'s entry already is `target`."""
@@ -102,9 +162,16 @@ class ModelSet:
 
     def load_all(self) -> None:
         """Load every wanted model now (tests, tools); a model that fails is reported, not
-        fatal to the others. The service loads through `update`, off the event loop."""
-        self.wanted_names = tuple(self.wanted())
-        for name in self.wanted_names:
+        fatal to the others. An unreachable registry leaves nothing loaded (not ready) until
+        a poll reaches it. The service loads through `update`, off the event loop."""
+        try:
+            wanted = self.wanted()
+        except Exception as err:  # an unreadable registry: nothing to load yet
+            self.store.failed(err)
+            return
+        self.store.ok()
+        self.wanted_names = tuple(wanted)
+        for name in wanted:
             try:
                 self.entries[name] = self.load_entry(name)
                 self.errors.pop(name, None)
@@ -123,7 +190,13 @@ class ModelSet:
     def load_version(self, name: str, version: str) -> ServedModel:
         artifact = self.registry.get(f"{name}:{version}", verify=False)  # the runtime verifies
         return serve_version(
-            artifact, self.runtime_settings, self.batching, self.text_settings, self.on_batch
+            artifact,
+            self.runtime_settings,
+            self.batching,
+            self.text_settings,
+            self.on_batch,
+            self.on_stats,
+            self.tracer,
         )
 
     async def update(self, name: str, target: Target) -> ModelEntry:
@@ -220,6 +293,7 @@ class ModelSet:
                 for name, entry in sorted(self.entries.items())
             },
             "errors": dict(self.errors),
+            "registry": self.store.describe(),
         }
 
     async def close(self) -> None:

@@ -5,8 +5,12 @@ model set does it (`ModelSet.update`: load → warm → swap → drain → retir
 request is dropped. Each model is refreshed on its own: one whose version fails to
 load or warm (or whose alias cannot be read) is recorded and skipped, and the others
 still follow their aliases. If loading fails, the old version keeps serving and
-polls do not retry that version until its alias moves again. A registry that
-cannot be read at all leaves every loaded version serving and says so in `status`.
+polls do not retry that version until its alias moves again.
+
+Registry reads run in one worker thread with a time bound, so a slow, unreachable or
+hung store never holds up the event loop that serves requests (nor piles up
+threads); while it cannot be read, what is loaded keeps serving and `/status` says
+so (`registry`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 
-from export.errors import ExportError
+from export.errors import ExportError, StorageError
+from export.registry import AliasState
 from service.runtime.errors import ServiceError
 from service.serving.models import ModelSet
 
@@ -39,27 +44,22 @@ Hook = Callable[[RefreshResult], None]
 T = TypeVar("T")
 
 
-@dataclass
-class RegistryState:
-    """Whether the last look at the registry worked, and since when it has not."""
+class RefreshBusy(ServiceError):
+    """The admin call found a refresh still running (loading a model, say) past its wait."""
 
-    ok: bool = True
-    error: str | None = None
-    since: float | None = None
+    status = HTTPStatus.SERVICE_UNAVAILABLE
 
-    def failed(self, why: str) -> None:
-        if self.ok or self.error != why:
-            log.error("registry: %s", why)
-        self.since = self.since if not self.ok else time.time()
-        self.ok, self.error = False, why
 
-    def recovered(self) -> None:
-        if not self.ok:
-            log.info("registry readable again")
-        self.ok, self.error, self.since = True, None, None
+class RegistryTimeout(ServiceError):
+    """A registry read that did not finish in time (a hung volume or object store)."""
 
-    def describe(self) -> dict[str, object]:
-        return {"ok": self.ok, "error": self.error, "since": self.since}
+
+class RegistryEmpty(ServiceError):
+    """The registry lists none of the models being served (a volume gone, say)."""
+
+
+class _Unresolved(ServiceError):
+    """A wanted model whose alias could not be read, so nothing was loaded."""
 
 
 class Refresher:
@@ -71,17 +71,16 @@ class Refresher:
         self.models = models
         self.on_result = on_result
         self.registry_timeout_s = registry_timeout_s
-        # Registry reads run here, one at a time: never on the event loop, and a read
-        # that hangs (a stalled volume) holds one thread, not one per poll.
-        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry")
         self.last_refresh: float | None = None
-        self.registry = RegistryState()
         # model -> (version that failed, why); polls do not retry that version
         self._failed: dict[str, tuple[str, str]] = {}
         # model -> why its alias could not be resolved at the last refresh
         self._unresolved: dict[str, str] = {}
         self._lock = asyncio.Lock()
         self._started: float | None = None  # when the running refresh began
+        # Registry reads run here, one at a time: never on the event loop, and a read
+        # that hangs (a stalled volume) holds one thread, not one per poll.
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="registry")
 
     async def refresh(
         self, retry_failed: bool = False, wait_s: float | None = None
@@ -102,18 +101,6 @@ class Refresher:
             self._started = None
             self._lock.release()
 
-    async def _refresh_all(self, retry_failed: bool) -> list[RefreshResult]:
-        names = await self._wanted()
-        results = []
-        for name in names or ():
-            result = await self._refresh_model(name, retry_failed)
-            if result is not None:
-                results.append(result)
-                if self.on_result is not None:
-                    self.on_result(result)
-        self.last_refresh = time.time()
-        return results
-
     async def run(self, interval_s: float) -> None:
         """Load every wanted model (the first refresh), then poll every `interval_s`
         seconds (0: never) until cancelled; errors never stop the loop."""
@@ -130,7 +117,7 @@ class Refresher:
         return {
             "failures": failures,
             "last_refresh": self.last_refresh,
-            "registry": self.registry.describe(),
+            "registry": self.models.store.describe(),
         }
 
     async def _refresh_logged(self, retry_failed: bool = False) -> None:
@@ -139,63 +126,92 @@ class Refresher:
         except Exception:  # a bug here must not end polling; models keep serving
             log.exception("registry poll failed")
 
+    async def _refresh_all(self, retry_failed: bool) -> list[RefreshResult]:
+        models = self.models
+        results: list[RefreshResult] = []
+        try:
+            names = await self._read(models.candidates)
+        except Exception as err:  # unreadable: whatever is loaded keeps serving
+            models.store.failed(err)
+            return results
+        followed: list[str] = []
+        reached = True
+        for name in names:
+            try:
+                follows, result = await self._refresh_model(name, retry_failed)
+            except (StorageError, RegistryTimeout) as err:  # the store, not this model
+                models.store.failed(err)  # logged once, however many models it stops
+                reached = False
+                follows, result = name in models.entries, None
+                if not follows and name in models.registry_settings.models:
+                    models.errors[name] = str(err)  # wanted, and not loaded: say why
+            if follows:
+                followed.append(name)
+            if result is not None:
+                results.append(result)
+                if self.on_result is not None:
+                    self.on_result(result)
+        if reached:
+            self._reached(followed)
+        self.last_refresh = time.time()
+        return results
+
+    def _reached(self, followed: list[str]) -> None:
+        """The registry answered: record what it wants, unless it lists nothing while
+        models are served (a vanished volume looks like an empty registry)."""
+        models = self.models
+        if not followed and models.entries:
+            alias = models.registry_settings.alias
+            models.store.failed(
+                RegistryEmpty(
+                    f"no model in the registry has the alias {alias!r}; the "
+                    f"{len(models.entries)} loaded keep serving"
+                )
+            )
+            return
+        models.store.ok()
+        models.wanted_names = tuple(followed)
+
     async def _read(self, read: Callable[..., T], *args: Any) -> T:
         """`read(*args)` in the registry thread, or `RegistryTimeout` past the bound."""
         future = asyncio.wrap_future(self._io.submit(read, *args))
         try:
             return await asyncio.wait_for(future, self.registry_timeout_s)
         except TimeoutError as err:
-            root = self.models.registry_settings.registry
             raise RegistryTimeout(
-                f"the registry at {root} did not answer within {self.registry_timeout_s:g} s "
-                "(FERRY_REGISTRY_TIMEOUT_S)"
+                f"the registry at {self.models.store.url} did not answer within "
+                f"{self.registry_timeout_s:g} s (FERRY_REGISTRY_TIMEOUT_S)"
             ) from err
 
-    async def _wanted(self) -> list[str] | None:
-        """The models to serve, or None (recorded) when the registry cannot say."""
-        models = self.models
-        root = models.registry_settings.registry
-        try:
-            names = await self._read(models.wanted)
-        except Exception as err:  # unreadable: whatever is loaded keeps serving
-            self.registry.failed(f"cannot read the registry at {root}: {_why(err)}")
-            return None
-        if not names:
-            alias = models.registry_settings.alias
-            kept = f"; the {len(models.entries)} loaded keep serving" if models.entries else ""
-            self.registry.failed(
-                f"no model in the registry at {root} has the alias {alias!r}{kept}"
-            )
-            if models.entries:  # a vanished volume looks like an empty registry
-                return None
-        else:
-            self.registry.recovered()
-        models.wanted_names = tuple(names)
-        return names
-
-    async def _refresh_model(self, name: str, retry_failed: bool) -> RefreshResult | None:
+    async def _refresh_model(
+        self, name: str, retry_failed: bool
+    ) -> tuple[bool, RefreshResult | None]:
+        """(whether `name` is followed, what its refresh did)."""
         models = self.models
         entry = models.entries.get(name)
         old = entry.default.runtime.version if entry else None
         try:
-            target = await self._read(models.target, name)
+            state: AliasState = await self._read(models.registry.poll, name)
+        except (StorageError, RegistryTimeout):
+            raise
+        except Exception as err:  # followed if it serves or is named in settings
+            listed = old is not None or bool(models.registry_settings.models)
+            return self._unresolvable(name, old, err, listed)
+        if not models.follows(name, state):
+            return False, None
+        try:
+            target = await self._read(models.target, name, state)
+        except (StorageError, RegistryTimeout):
+            raise
         except Exception as err:
-            alias = models.registry_settings.alias
-            why = f"cannot resolve {name}@{alias}: {_why(err)}"
-            first = self._unresolved.get(name) != why
-            self._unresolved[name] = why
-            if first and entry is None:
-                models.failed(name, _Unresolved(why))
-            elif first:
-                log.warning("model %s: %s; version %s keeps serving", name, why, old)
-            return RefreshResult(name, old, None, why) if first else None
+            return self._unresolvable(name, old, err, True)
         self._unresolved.pop(name, None)
         if models.serves(name, target):
             self._failed.pop(name, None)  # the alias came back to what is serving
-            return None
+            return True, None
         failed = self._failed.get(name)
         if failed is not None and failed[0] == target.default and not retry_failed:
-            return None
+            return True, None
         try:
             fresh = await models.update(name, target)
         except Exception as err:  # this model only: the others still refresh
@@ -210,25 +226,28 @@ class Refresher:
                     why,
                     exc_info=None if _ours(err) else err,
                 )
-            return RefreshResult(name, old, target.default, why)
+            return True, RefreshResult(name, old, target.default, why)
         self._failed.pop(name, None)
         new = fresh.default.runtime.version
         log.info("model %s: now serving version %s (was %s)", name, new, old)
-        return RefreshResult(name, old, new)
+        return True, RefreshResult(name, old, new)
 
-
-class RefreshBusy(ServiceError):
-    """The admin call found a refresh still running (loading a model, say) past its wait."""
-
-    status = HTTPStatus.SERVICE_UNAVAILABLE
-
-
-class RegistryTimeout(ServiceError):
-    """A registry read that did not finish in time (a hung volume or object store)."""
-
-
-class _Unresolved(ServiceError):
-    """A wanted model whose alias could not be read, so nothing was loaded."""
+    def _unresolvable(
+        self, name: str, old: str | None, err: Exception, followed: bool
+    ) -> tuple[bool, RefreshResult | None]:
+        """A model whose aliases cannot be read or resolved: recorded (logged once)."""
+        models = self.models
+        alias = models.registry_settings.alias
+        why = f"cannot resolve {name}@{alias}: {_why(err)}"
+        first = self._unresolved.get(name) != why
+        if followed:
+            self._unresolved[name] = why
+        if first and old is None and followed:
+            models.failed(name, _Unresolved(why))
+        elif first and old is not None:
+            log.warning("model %s: %s; version %s keeps serving", name, why, old)
+        result = RefreshResult(name, old, None, why) if first and followed else None
+        return followed, result
 
 
 def _ours(err: Exception) -> bool:

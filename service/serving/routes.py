@@ -1,4 +1,5 @@
-"""HTTP routes beside BentoML's own: Open Inference Protocol V2 and ferry's status.
+"""HTTP routes beside BentoML's own: Open Inference Protocol V2, OpenAI embeddings, model
+cards and ferry's status.
 
 The app is plain FastAPI so it can be tested without a BentoML server; the
 BentoML service mounts it and puts its `ModelSet` into `app.state.models`.
@@ -7,21 +8,24 @@ Every model path also exists under `/versions/{version}`.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from export.errors import ExportError
 from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import handlers
+from service.serving.cards import card_html
 from service.serving.errors import Forbidden, NotFound
 from service.serving.models import ModelSet
+from service.serving.openai import embeddings_answer, model_answer, models_answer
 from service.serving.openapi import ERRORS, INFER_BODY, InferenceResponse
-from service.serving.protocol import HEADER, model_config, model_metadata, server_metadata
+from service.serving.protocol import HEADER, server_metadata
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher
 
@@ -53,31 +57,33 @@ def build_app() -> FastAPI:
     @app.get(MODEL, responses=ERRORS)
     @app.get(VERSION, responses=ERRORS)
     async def metadata(request: Request, name: str, version: str | None = None) -> Response:
-        models = _models(request)
-        runtime = models.get(name, version).runtime
-        versions = sorted(models.entries[name].versions, key=lambda v: (len(v), v))
-        return JSONResponse(
-            model_metadata(runtime, versions), headers={VERSION_HEADER: runtime.version}
-        )
+        meta = handlers.v2_metadata(_models(request), name, version)
+        return JSONResponse(meta, headers={VERSION_HEADER: meta["parameters"]["version"]})
 
     @app.get(MODEL + "/ready", responses=ERRORS)
     @app.get(VERSION + "/ready", responses=ERRORS)
     async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
         models = _models(request)
-        ready = models.model_ready(name, version)
-        if ready is None:
-            models.get(name, version)  # 404 naming what is served here
-        body: dict[str, Any] = {"name": name, "ready": bool(ready)}
-        if not ready:
+        # an UnknownModel (404) for a model or version not served here
+        ok = handlers.v2_model_ready(models, name, version)
+        body: dict[str, Any] = {"name": name, "ready": ok}
+        if not ok:
             body["reason"] = models.errors.get(name, "still loading")
-        return JSONResponse(body, status_code=200 if ready else 503)
+        return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get(MODEL + "/config", responses=ERRORS)
     @app.get(VERSION + "/config", responses=ERRORS)
     async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
+        return handlers.v2_config(_models(request), name, version)
+
+    @app.get(MODEL + "/card")
+    @app.get(VERSION + "/card")
+    async def card(request: Request, name: str, version: str | None = None) -> Response:
         models = _models(request)
-        b = models.batching
-        return model_config(models.get(name, version).runtime, b.max_batch_size, b.max_latency_ms)
+        runtime = models.get(name, version).runtime  # 404 for a model or version not served
+        # registry reads are file (or object store) I/O: off the event loop
+        html = await asyncio.to_thread(card_html, models.registry, runtime.manifest)
+        return HTMLResponse(html, headers={VERSION_HEADER: runtime.version})
 
     @app.post(
         MODEL + "/infer",
@@ -99,6 +105,20 @@ def build_app() -> FastAPI:
         )
         return to_response(answer)
 
+    @app.get("/v1/models")
+    async def openai_models(request: Request) -> Response:
+        return to_response(models_answer(getattr(request.app.state, "models", None)))
+
+    @app.get("/v1/models/{name}")
+    async def openai_model(request: Request, name: str) -> Response:
+        return to_response(model_answer(getattr(request.app.state, "models", None), name))
+
+    @app.post("/v1/embeddings")
+    async def embeddings(request: Request) -> Response:
+        raw = await request.body()
+        answer = await embeddings_answer(getattr(request.app.state, "models", None), raw)
+        return to_response(answer)
+
     @app.get("/status")
     async def status(request: Request) -> dict[str, Any]:
         refresher: Refresher | None = getattr(request.app.state, "refresher", None)
@@ -118,10 +138,11 @@ def build_app() -> FastAPI:
         check_token(request.headers.get("Authorization"), request.app.state.admin_token)
         results = await refresher.refresh(retry_failed=True, wait_s=ADMIN_WAIT_S)
         body = {"results": [asdict(r) for r in results], **refresher.status()}
-        if refresher.registry.ok:
+        store = refresher.models.store
+        if store.error is None:
             return JSONResponse(body)
         # the registry could not be read: what is loaded keeps serving; say why
-        return JSONResponse({"error": refresher.registry.error, **body}, status_code=503)
+        return JSONResponse({"error": store.error, **body}, status_code=503)
 
     return app
 

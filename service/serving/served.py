@@ -8,6 +8,7 @@ own batcher, so traffic to one version never waits in another's batch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,9 +20,9 @@ from service.runtime.settings import RuntimeSettings
 from service.runtime.text import TEXT_INPUT, bucket_bounds
 from service.runtime.text.padding import padded_join
 from service.runtime.text.settings import TextSettings
-from service.serving.batcher import Batcher, BatchHook
+from service.serving.batcher import Batcher, BatchHook, BatchTracer, StatsHook
 from service.serving.settings import BatchSettings
-from service.serving.texts import infer_texts
+from service.serving.texts import infer_texts, infer_tokens, tokenize
 
 log = logging.getLogger("ferry.service")
 
@@ -45,6 +46,14 @@ class ServedModel:
         assert self.runtime.text is not None, f"{self.runtime.name} is not a text model"
         return await infer_texts(self.batcher, self.runtime.text, self.buckets, texts)
 
+    async def infer_counted(self, texts: list[str]) -> tuple[dict[str, np.ndarray], int]:
+        """A text model's outputs and the number of tokens it read (special tokens
+        included, after truncation to its max length)."""
+        assert self.runtime.text is not None, f"{self.runtime.name} is not a text model"
+        tokens = await tokenize(self.runtime.text, texts)
+        results = await infer_tokens(self.batcher, self.runtime.text, self.buckets, tokens)
+        return results, int(tokens.lengths.sum())
+
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -62,8 +71,11 @@ def serve_version(
     batching: BatchSettings,
     text_settings: TextSettings,
     on_batch: BatchHook | None = None,
+    on_stats: StatsHook | None = None,
+    tracer: BatchTracer | None = None,
 ) -> ServedModel:
-    """Load and warm one version, and give it its batcher."""
+    """Load and warm one version, and give it its batcher (with the metrics and trace
+    hooks, if any)."""
     runtime = ModelRuntime.load(artifact, runtime_settings, warm_up=False)
     buckets: tuple[int, ...] = ()
     try:
@@ -87,6 +99,9 @@ def serve_version(
         on_batch=on_batch,
         join=padded_join(runtime.text.pads()) if runtime.text else None,
         inline_below_ms=batching.inline_below_ms,
+        on_stats=on_stats,
+        tracer=tracer,
+        count_tokens=_token_count(runtime.text.spec.input_ids) if runtime.text else None,
     )
     return ServedModel(runtime, batcher, buckets)
 
@@ -95,3 +110,8 @@ def _first_line(err: Exception, limit: int = 300) -> str:
     """ONNX Runtime's messages run to several lines of C++ context; the first says what."""
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _token_count(input_ids: str) -> Callable[[dict[str, np.ndarray]], int]:
+    """Token positions a text batch computes: rows x its padded length."""
+    return lambda feeds: int(feeds[input_ids].size)

@@ -19,7 +19,11 @@ class RegistrySettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
 
-    registry: Path = Path("registry")
+    # A folder, file://PATH or s3://BUCKET/PREFIX (export.registry reads it).
+    registry: str = "registry"
+    # Where versions read from a remote registry are kept, by sha256 (None: the
+    # registry's default, ~/.cache/ferry).
+    cache_dir: Path | None = None
     # Empty: every model in the registry that has the alias below.
     models: Annotated[list[str], NoDecode] = Field(default_factory=list)
     alias: str = "production"
@@ -27,11 +31,20 @@ class RegistrySettings(BaseSettings):
     # some alias points to) or "latest:N" (the N newest versions, plus the alias).
     versions: str = Field(default="alias", pattern=r"^(alias|aliases|latest:[1-9][0-9]*)$")
 
+    # Without FERRY_MODELS, how often the registry's model folders are listed to find new
+    # models (one request); polls between listings cost one conditional read per model.
+    discovery_interval_s: float = Field(default=60.0, ge=0)
+
     @field_validator("models", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         # FERRY_MODELS=tabular,digits reads more naturally than a JSON list.
         return split_list(value)
+
+    @field_validator("registry", mode="before")
+    @classmethod
+    def _location(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
 
 
 class BatchSettings(BaseSettings):
@@ -63,8 +76,10 @@ class HttpSettings(BaseSettings):
     timeout_s: int = Field(default=60, ge=1)
     # BentoML's access log costs about a quarter of throughput on small models.
     access_log: bool = False
-    # OpenTelemetry spans on every inference request cost about 30% of throughput on
-    # small models (measured 509 -> 703 req/s); trace them only when asked to.
+    # OpenTelemetry spans of inference requests, their queue wait, batch and model run
+    # (service.serving.tracing), under the caller's traceparent. BentoML's spans on
+    # every request cost about 30% of throughput on small models (measured 509 -> 703
+    # req/s); off, inference pays nothing for tracing.
     trace_inference: bool = False
     # Answer the inference paths in `service.serving.front`, outside BentoML's per-request
     # middleware; off sends them through BentoML's stack (for comparison).
@@ -78,7 +93,7 @@ class HttpSettings(BaseSettings):
 
     @property
     def untraced_paths(self) -> str:
-        return "" if self.trace_inference else "/infer$,/predict$"
+        return "" if self.trace_inference else "/infer$,/predict$,/v1/embeddings$"
 
 
 class RefreshSettings(BaseSettings):
@@ -103,3 +118,14 @@ class MetricsSettings(BaseSettings):
     # Each service instance's multiprocess folder goes under this (default: beside
     # BentoML's shared one, `$BENTOML_HOME/ferry-prometheus`).
     metrics_dir: Path | None = None
+
+
+class GrpcSettings(BaseSettings):
+    """The Open Inference Protocol's gRPC server, beside HTTP (it binds `FERRY_HOST`)."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_GRPC_", extra="ignore")
+
+    # Triton's gRPC port, where tritonclient users look first; 0 turns gRPC off.
+    port: int = Field(default=8001, ge=0, le=65535)
+    # Largest request or response message; tritonclient's own limit is 2 GiB.
+    max_message_bytes: int = Field(default=64 << 20, ge=4096)

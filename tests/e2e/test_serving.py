@@ -13,10 +13,14 @@ import aiohttp
 import httpx
 import numpy as np
 import onnxruntime as ort
+import psutil
 import pytest
 from sklearn.datasets import load_breast_cancer
 
 from export.registry import Artifact, Registry
+from loadtests.servers import FERRY, running_server, running_service
+from tests.support.onnx_models import linear_softmax, publish_linear, reference
+from tests.support.providers import really_runs
 
 pytestmark = pytest.mark.slow
 ROWS = load_breast_cancer().data.astype(np.float32)
@@ -144,14 +148,18 @@ def test_metadata_health_and_metrics(
     assert httpx.get(service_url + "/v2/health/ready").json() == {"ready": True}
     meta = httpx.get(service_url + "/v2/models/tabular").json()
     assert meta["versions"] == [version] and meta["inputs"][0]["shape"] == [-1, 30]
-    assert meta["parameters"]["providers"] == ["CPUExecutionProvider"]
+    # the default providers (CUDA, then the CPU) run on what ONNX Runtime finds here
+    runs = really_runs(artifact.model_path)
+    assert meta["parameters"]["providers"] == runs
     status = httpx.get(service_url + "/status").json()
     assert status["models"]["tabular"]["version"] == version
     predicted = httpx.post(
         service_url + "/predict",
         json={"model": "tabular", "inputs": {"features": ROWS[:1].tolist()}},
     )
-    assert predicted.status_code == 200
+    assert predicted.status_code == 200, predicted.text
+    got = predicted.json()["outputs"]["probabilities"]
+    np.testing.assert_allclose(got, direct(artifact, ROWS[:1]), atol=1e-6)
     metrics = httpx.get(service_url + "/metrics").text
     assert "ferry_batch_rows" in metrics
     # inference is answered by the front, outside BentoML's request middleware
@@ -161,12 +169,14 @@ def test_metadata_health_and_metrics(
         float(line.rsplit(" ", 1)[1]) == 0 for line in bento if 'endpoint="/predict"' in line
     )
     assert (
-        f'ferry_model_info{{model="tabular",providers="CPUExecutionProvider",version="{version}"}}'
+        f'ferry_model_info{{model="tabular",providers="{",".join(runs)}",version="{version}"}}'
         in metrics
     )
 
 
-def test_ferry_predict_client(service_url: str, tmp_path: Path) -> None:
+def test_ferry_predict_client(
+    service_url: str, trained_registry: tuple[Registry, Artifact], tmp_path: Path
+) -> None:
     rows = tmp_path / "rows.csv"
     names = load_breast_cancer().feature_names
     rows.write_text(
@@ -180,4 +190,96 @@ def test_ferry_predict_client(service_url: str, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert answer["model_name"] == "tabular" and len(answer["predictions"]) == 3
+    want = direct(trained_registry[1], ROWS[:3])
+    assert answer["model_name"] == "tabular"
+    np.testing.assert_allclose(answer["outputs"]["probabilities"], want, atol=1e-6)
+    labels = trained_registry[1].manifest.labels
+    assert answer["predictions"] == [labels[i] for i in want.argmax(axis=1)]
+
+
+# --- the settings that change how requests are answered: one server each ---------------
+
+X = np.random.default_rng(5).normal(size=(3, 30)).astype(np.float32)
+BENTOML_PATHS = {
+    "lean-front-off": {"FERRY_LEAN_FRONT": "false"},
+    "traced": {"FERRY_TRACE_INFERENCE": "true"},
+}
+
+
+def counted(metrics: str, name: str, **labels: str) -> float:
+    """The sum of the samples of `name` whose labels include `labels`."""
+    wanted = [f'{k}="{v}"' for k, v in labels.items()]
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith(name + "{") and all(w in line for w in wanted)
+    )
+
+
+@pytest.mark.parametrize("setting", list(BENTOML_PATHS))
+def test_with_the_lean_front_off_bentoml_answers_inference_the_same(
+    setting: str, tmp_path: Path
+) -> None:
+    """`FERRY_LEAN_FRONT=false`, and `FERRY_TRACE_INFERENCE=true` (which turns the front
+    off): BentoML's own stack answers `/predict` and V2 `/infer`, with the same answers."""
+    registry = Registry(tmp_path / "registry")
+    publish_linear(registry)
+    _, w, b = linear_softmax(30, 2, 0)
+    tensor = {"name": "features", "shape": [3, 30], "datatype": "FP32", "data": X.ravel().tolist()}
+    with (
+        running_service(registry.root, tmp_path / "service.log", **BENTOML_PATHS[setting]) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        typed = client.post(
+            "/predict", json={"model": "tabular", "inputs": {"features": X.tolist()}}
+        )
+        v2 = client.post("/v2/models/tabular/infer", json={"inputs": [tensor]})
+        bad = client.post(
+            "/predict", json={"model": "tabular", "inputs": {"features": [[1.0] * 29]}}
+        )
+        metrics = client.get("/metrics").text
+    assert typed.status_code == 200, typed.text
+    np.testing.assert_allclose(
+        typed.json()["outputs"]["probabilities"], reference(X, w, b), rtol=1e-5
+    )
+    assert typed.headers["x-model-version"] == "1"
+    assert v2.status_code == 200, v2.text
+    got = np.asarray(v2.json()["outputs"][0]["data"]).reshape(3, 2)
+    np.testing.assert_allclose(got, reference(X, w, b), rtol=1e-5)
+    assert bad.status_code == 400 and "expected shape [-1, 30]" in bad.json()["error"]
+    # BentoML's API answered (its Server header, its request metrics), not the front
+    assert typed.headers["server"] == "BentoML Service/ferry"
+    assert counted(metrics, "bentoml_service_request_total", endpoint="/predict") == 2
+    assert (
+        counted(metrics, "bentoml_service_request_total", endpoint="/v2/models/tabular/infer") == 1
+    )
+    assert counted(metrics, "ferry_request_seconds_count") == 0
+    # a span is made for the request only when inference is traced
+    assert ("x-bentoml-request-id" in typed.headers) == (setting == "traced")
+
+
+async def _fresh_connections(url: str, n: int) -> list[tuple[int, Any]]:
+    body = {"model": "tabular", "inputs": {"features": X.tolist()}}
+    connector = aiohttp.TCPConnector(force_close=True)  # a new connection, a new accept
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one() -> tuple[int, Any]:
+            async with session.post(url + "/predict", json=body) as response:
+                return response.status, await response.json()
+
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+
+def test_workers_setting_starts_that_many_serving_processes(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "registry")
+    publish_linear(registry)
+    _, w, b = linear_softmax(30, 2, 0)
+    log = tmp_path / "service.log"
+    with running_server("bentoml", FERRY, registry.root, log, FERRY_WORKERS="2") as started:
+        children = psutil.Process(started.pid).children(recursive=True)
+        workers = [p for p in children if "_bentoml_impl.worker.service" in p.cmdline()]
+        answers = asyncio.run(_fresh_connections(started.url, 40))
+    assert len(workers) == 2, [p.cmdline() for p in children]
+    for status, body in answers:
+        assert status == 200, body
+        np.testing.assert_allclose(body["outputs"]["probabilities"], reference(X, w, b), rtol=1e-5)

@@ -11,6 +11,7 @@ import aiohttp
 import httpx
 import numpy as np
 import pytest
+import tritonclient.http as httpclient
 
 from export.registry import Registry
 from loadtests.servers import running_service
@@ -31,7 +32,8 @@ def text_registry(tmp_path_factory: pytest.TempPathFactory) -> Registry:
 @pytest.fixture(scope="module")
 def url(text_registry: Registry, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("text-server") / "service.log"
-    with running_service(text_registry.root, log, FERRY_MAX_ROWS_PER_REQUEST="16") as base:
+    env = {"FERRY_MAX_ROWS_PER_REQUEST": "16", "FERRY_TEXT_MAX_CHARS": "1000"}
+    with running_service(text_registry.root, log, **env) as base:
         yield base
 
 
@@ -95,7 +97,6 @@ def test_concurrent_v2_json_bytes_with_bad_requests_among_them(
 
 
 def test_tritonclient_sends_bytes_as_binary_and_json(url: str, text_registry: Registry) -> None:
-    httpclient = pytest.importorskip("tritonclient.http")
     client = httpclient.InferenceServerClient(url=urlparse(url).netloc)
     config = client.get_model_config("text-embed")
     assert config["input"][0]["data_type"] == "TYPE_STRING"
@@ -111,3 +112,19 @@ def test_tritonclient_sends_bytes_as_binary_and_json(url: str, text_registry: Re
 def test_status_shows_each_text_models_buckets(url: str) -> None:
     status = httpx.get(f"{url}/status").json()
     assert status["models"]["text-embed"]["buckets"] == [16, 32, 64, 128]
+
+
+def test_the_character_limit_is_read_from_the_environment(
+    url: str, text_registry: Registry
+) -> None:
+    longest = "sun " * 250  # 1,000 characters: at the limit the server was started with
+    fits = httpx.post(f"{url}/predict", json={"model": "text-embed", "texts": [longest]})
+    assert fits.status_code == 200, fits.text
+    got = fits.json()["outputs"]["embedding"]
+    np.testing.assert_allclose(got, want(text_registry, "text-embed", [longest]), atol=1e-6)
+    over = httpx.post(
+        f"{url}/predict", json={"model": "text-embed", "texts": ["ok", longest + "!"]}
+    )
+    assert over.status_code == 400
+    assert "texts[1]: 1,001 characters exceed the limit of 1,000 per text" in over.json()["error"]
+    assert "(FERRY_TEXT_MAX_CHARS)" in over.json()["error"]

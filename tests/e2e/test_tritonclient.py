@@ -7,10 +7,10 @@ from urllib.parse import urlparse
 import numpy as np
 import onnxruntime as ort
 import pytest
+import tritonclient.http as httpclient
 
 from export.registry import Artifact, Registry
 
-httpclient = pytest.importorskip("tritonclient.http")
 pytestmark = pytest.mark.slow
 MODELS = [("tabular", (7, 30)), ("digits", (7, 1, 8, 8))]
 

@@ -34,6 +34,18 @@ def test_export_publishes_a_variant_and_prints_its_figures(tmp_path: Path) -> No
     shown = json.loads(ferry("models", "show", "tiny-text:2", *reg).stdout)
     assert shown["variant"]["precision"] == "fp16"
     assert registry.aliases("tiny-text") == {"production": "1"}  # promotion stays a choice
+    [entry] = registry.benchmarks("tiny-text")  # the figures, kept for the model cards
+    speed = shown["variant"]["speed"]
+    assert (entry["kind"], entry["version"], entry["source_version"]) == ("variant", "2", "1")
+    assert (entry["rows_per_s"], entry["source_rows_per_s"]) == (
+        speed["rows_per_s"],
+        speed["source_rows_per_s"],
+    )
+
+    unrecorded = ferry("export", "tiny-text:1", "--precision", "int8", "--rounds", "1",
+                       "--no-record", *reg)  # fmt: skip
+    assert unrecorded.returncode == 0, unrecorded.stderr[-3000:]
+    assert len(registry.benchmarks("tiny-text")) == 1
 
 
 def test_export_errors_are_one_line(tmp_path: Path) -> None:

@@ -74,7 +74,10 @@ def test_manifest_describes_the_artifact(
     assert manifest.opset == 18
     assert manifest.code_revision  # a commit hash, or "unknown" outside git
     assert manifest.created_at.endswith("+00:00")
-    assert sorted(p.name for p in artifact.path.iterdir()) == ["manifest.json", MODEL_FILE]
+    assert sorted(p.name for p in artifact.path.iterdir() if p.name[0] != ".") == [
+        "manifest.json",
+        MODEL_FILE,
+    ]  # and the version's claim, `.claim`
     assert manifest.files == {MODEL_FILE: sha256_file(artifact.model_path)}
     assert registry.versions("tabular") == ["1"]
 
@@ -124,7 +127,8 @@ def test_parity_failure_blocks_publishing(tabular_trained: Trained, tmp_path: Pa
         _publish(registry, tabular_trained, broken)
     folder = registry.root / "tabular"
     assert registry.versions("tabular") == ["1"]
-    assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == ["1"]  # no draft left
+    assert registry.orphans() == []  # no draft, no unpublished version folder left
+    assert sorted(p.name for p in folder.iterdir() if p.name[0] != ".") == ["1"]
     assert [e["version"] for e in registry.history("tabular")] == ["1"]
     assert _publish(registry, tabular_trained).manifest.version == "2"
 

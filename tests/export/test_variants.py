@@ -51,8 +51,11 @@ def test_variant_is_a_new_version_with_quality_and_speed(tabular: Artifact, prec
     # random rows around the in-graph standardisation statistics: int8's worst case (see
     # export.probe); real rows are measured in test_given_inputs_are_used_and_checked
     assert (quality["rows"], m.variant["measured_on"]) == (256, "random rows")
-    floor = {"int8": 0.5, "fp16": 0.9999}[precision]
-    assert quality["cosine_min"] > floor and quality["cosine_mean"] >= quality["cosine_min"]
+    # measured on this model: int8 min 0.876 / mean 0.9945 (other seeds: 0.92 / 0.995);
+    # fp16 min 1 - 1.5e-6
+    floor, mean_floor = {"int8": (0.85, 0.99), "fp16": (0.9999, 0.99999)}[precision]
+    assert quality["cosine_min"] > floor and quality["cosine_mean"] > mean_floor
+    assert quality["cosine_mean"] >= quality["cosine_min"]
     assert set(speed) == {"rows_per_s", "source_rows_per_s", "batch", "threads", "provider"}
     assert speed["rows_per_s"] > 0 and speed["source_rows_per_s"] > 0
     assert (speed["batch"], speed["threads"], speed["provider"]) == (64, 1, "CPUExecutionProvider")
@@ -82,6 +85,71 @@ def test_int8_quantises_the_mlp_and_fp16_keeps_fp32_inputs_and_outputs(
     assert [o.type for o in session.get_outputs()] == ["tensor(float)"]
     x = np.random.default_rng(0).normal(10, 5, size=(3, 30)).astype(np.float32)
     assert session.run(None, {"features": x})[0].dtype == np.float32
+
+
+def _raw(path: Path) -> ort.InferenceSession:
+    """A session of our own: one thread, like the variant's measurement, so sums agree."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def _measured(source: Path, variant: Path, rows: np.ndarray, batch: int) -> dict[str, float]:
+    """Max |diff| and min / mean cosine of the variant's rows to the source's, in numpy,
+    over `rows` in batches of `batch` (int8 scales activations per batch, so batches matter)."""
+    want, got = [], []
+    for start in range(0, len(rows), batch):
+        feeds = {"features": rows[start : start + batch]}
+        want.append(_raw(source).run(None, feeds)[0])
+        got.append(_raw(variant).run(None, feeds)[0])
+    a, b = np.concatenate(want).astype(np.float64), np.concatenate(got).astype(np.float64)
+    cosine = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    return {
+        "max_abs_diff": float(np.abs(a - b).max()),
+        "cosine_min": float(cosine.min()),
+        "cosine_mean": float(cosine.mean()),
+    }
+
+
+def _weights(path: Path) -> dict[str, np.ndarray]:
+    return {i.name: numpy_helper.to_array(i) for i in onnx.load(str(path)).graph.initializer}
+
+
+@pytest.mark.parametrize(
+    ("precision", "weight_type", "most_diff", "least_cosine"),
+    # the floors, on the 114 held-out rows; measured: int8 max |diff| 0.028, min cosine
+    # 0.9995; fp16 6.7e-4, 0.999999
+    [("int8", np.int8, 0.1, 0.99), ("fp16", np.float16, 5e-3, 0.99999)],
+)
+def test_variant_quality_is_what_an_independent_run_measures(
+    tabular: Artifact,
+    tabular_trained: Trained,
+    precision: str,
+    weight_type: type,
+    most_diff: float,
+    least_cosine: float,
+) -> None:
+    registry = Registry(tabular.path.parent.parent)
+    rows = tabular_trained.sample_inputs["features"]  # the test split, never trained on
+    variant = publish_variant(registry, "tabular:1", precision, inputs={"features": rows}, **FAST)
+
+    # the graph changed: lower-precision weights, and none of the source's fp32 matrices
+    source_w, variant_w = _weights(tabular.model_path), _weights(variant.model_path)
+    assert any(w.dtype == weight_type and w.ndim == 2 for w in variant_w.values())
+    matrices = [w for w in source_w.values() if w.ndim == 2]
+    assert matrices and not any(
+        w.dtype == np.float32
+        and any(np.array_equal(w, m) or np.array_equal(w, m.T) for m in matrices)
+        for w in variant_w.values()
+    )
+    # its outputs differ a little, and the manifest records exactly what we measure here
+    measured = _measured(tabular.model_path, variant.model_path, rows, FAST["batch"])
+    assert 1e-6 < measured["max_abs_diff"] < most_diff
+    assert least_cosine < measured["cosine_min"] < 1.0
+    quality = variant.manifest.variant["quality"]
+    assert quality["rows"] == len(rows) == 114
+    for key, value in measured.items():
+        assert quality[key] == pytest.approx(value, rel=1e-5, abs=1e-7), key
 
 
 def test_gemm_as_matmul_computes_the_same() -> None:
@@ -160,7 +228,7 @@ def test_variant_of_a_variant_is_refused_and_leaves_nothing(tabular: Artifact) -
     with pytest.raises(ExportError, match="unknown precision 'int4'"):
         publish_variant(registry, "tabular:1", "int4", **FAST)
     assert registry.versions("tabular") == versions
-    assert registry.drafts("tabular") == []
+    assert registry.orphans() == []
 
 
 def test_given_inputs_are_used_and_checked(tabular: Artifact, tmp_path: Path) -> None:

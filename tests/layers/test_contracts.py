@@ -65,7 +65,7 @@ def test_the_tree_keeps_every_contract(copy: Path) -> None:
         ("service/runtime/model.py", "import service.serving.batcher", "runtime below both"),
         ("service/serving/metrics.py", "import service.scoring.job", "never each other"),
         ("service/scoring/job.py", "import training.loop", "training"),
-        ("export/registry.py", "import service.runtime", "export contract at the bottom"),
+        ("export/registry/registry.py", "import service.runtime", "export contract at the bottom"),
         ("export/tokenizer.py", "import torch", "export contract is torch-free"),
         ("loadtests/raw.py", "import service.runtime.model", "public entry points"),
         ("training/loop.py", "import service.runtime", "the CLI on top"),

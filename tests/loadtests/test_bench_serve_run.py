@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from export.registry import Registry
+from loadtests import records
 from loadtests.bench_serve import bench_model
 from tests.support.onnx_models import publish_linear
 
@@ -27,3 +28,13 @@ def test_every_server_is_measured_in_turns(tmp_path: Path) -> None:
     ferry = report["servers"][0]
     assert ferry["providers"] == ["CPUExecutionProvider"]
     assert ferry["levels"][1]["mean_batch_rows"] >= 1.0
+
+    # kept beside the measured version, for its model card
+    run = {"machine": "m", "command": "ferry bench serve", "models": [{**report, "checks": []}]}
+    assert records.record(registry, records.serve_entries(run)) == 1
+    [entry] = registry.benchmarks("tabular")
+    assert (entry["kind"], entry["version"]) == ("serve", report["version"])
+    kept = {s["label"]: [lv["rps"] for lv in s["levels"]] for s in entry["servers"]}
+    assert kept == {
+        s["label"]: [round(lv["rps"], 2) for lv in s["levels"]] for s in report["servers"]
+    }

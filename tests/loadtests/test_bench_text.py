@@ -39,6 +39,10 @@ def test_bench_text_measures_ratios_and_bucketing(
     assert set(report["mixed"]["service"]) == {"buckets", "one bucket"}
     table = (out / "results.md").read_text()
     assert "service / raw" in table and "Buckets vs one bucket" in table
+    [entry] = registry.benchmarks("text-embed")  # kept for the version's model card
+    assert (entry["kind"], entry["version"]) == ("text", report["version"])
+    assert [f["tokens"] for f in entry["fixed"]] == [16, 128]
+    assert entry["fixed"][0]["ratio"] == round(report["fixed"][0]["ratio"], 3)
 
 
 def test_bench_text_skips_without_a_text_model(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -43,6 +44,34 @@ def reference(features: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+def heavy_softmax(n_features: int, width: int, depth: int, seed: int = 0) -> onnx.ModelProto:
+    """probabilities = softmax of `depth` tanh layers `width` wide: a model slow enough
+    (depth x width^2 multiply-adds a row) that requests queue while it computes."""
+    rng = np.random.default_rng(seed)
+    sizes = [n_features, *[width] * depth, 2]
+    nodes, weights, x = [], [], "features"
+    for i, (rows, cols) in enumerate(itertools.pairwise(sizes)):
+        w = (rng.normal(size=(rows, cols)) / np.sqrt(rows)).astype(np.float32)
+        weights.append(numpy_helper.from_array(w, f"W{i}"))
+        nodes.append(helper.make_node("MatMul", [x, f"W{i}"], [f"z{i}"]))
+        x = f"z{i}"
+        if i < depth:
+            nodes.append(helper.make_node("Tanh", [x], [f"h{i}"]))
+            x = f"h{i}"
+    nodes.append(helper.make_node("Softmax", [x], ["probabilities"], axis=-1))
+    graph = helper.make_graph(
+        nodes,
+        "heavy_softmax",
+        [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", n_features])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 2])],
+        weights,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    onnx.checker.check_model(model, full_check=True)
+    return model
+
+
 def publish_linear(
     registry: Registry,
     name: str = "tabular",
@@ -51,6 +80,13 @@ def publish_linear(
     promote: bool = True,
 ) -> Artifact:
     model, _, _ = linear_softmax(n_features, 2, seed)
+    return publish_model(registry, model, name, n_features, promote)
+
+
+def publish_model(
+    registry: Registry, model: onnx.ModelProto, name: str, n_features: int, promote: bool = True
+) -> Artifact:
+    """Publish a `features [-1, n] -> probabilities [-1, 2]` graph as the next version."""
     signature = Signature(
         (TensorSpec("features", "float32", (-1, n_features)),),
         (TensorSpec("probabilities", "float32", (-1, 2)),),

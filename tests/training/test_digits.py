@@ -17,6 +17,7 @@ from training.loop import TrainConfig, predict_proba
 from training.models.digits import DigitsCNN, DigitsConfig, PixelScale
 from training.pipeline import load_trained, save_trained, train_and_publish
 from training.recipes import Trained, get_recipe, train_digits
+from training.split import stratified_split
 
 FAST = TrainConfig(epochs=3)
 
@@ -148,3 +149,17 @@ def test_full_default_training_is_accurate_and_reproducible() -> None:
     assert second.training == first.training
     other = train_digits(None, None, replace(TrainConfig(), epochs=3, seed=1), progress=False)
     assert other.metrics != first.metrics
+
+
+def test_ten_classes_record_a_confusion_matrix_and_an_accuracy_curve(quick: Trained) -> None:
+    splits = stratified_split(load_digits(), FAST.seed)
+    predicted = predict_proba(quick.module, splits.X_test).argmax(axis=1)
+    expected = np.zeros((10, 10), dtype=int)
+    np.add.at(expected, (splits.y_test, predicted), 1)
+    found = quick.evaluation
+    assert found["confusion_matrix"] == {"labels": quick.labels, "matrix": expected.tolist()}
+    assert np.trace(expected) / len(splits.y_test) == pytest.approx(quick.metrics["accuracy"])
+    assert not {"roc", "precision_recall", "calibration"} & set(found)  # binary only
+    curve = found["learning_curve"]
+    assert curve["metric"] == "accuracy" and curve["epochs"] == [1, 2, 3]
+    assert all(0.0 <= v <= 1.0 for v in curve["train_metric"] + curve["val_metric"])

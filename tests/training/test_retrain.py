@@ -26,7 +26,7 @@ from training.data import load_breast_cancer
 from training.errors import DataError, RetrainError
 from training.loop import TrainConfig
 from training.retrain import Decision, retrain
-from training.retrain.decision import PENDING, commit, judge, recover
+from training.retrain.decision import JOURNAL, commit, judge, recover
 from training.retrain.drops import fingerprint, read_drops
 from training.retrain.faults import CRASH_ENV, KILLED, InjectedCrash
 from training.retrain.schedule import parse_duration, run_every
@@ -50,7 +50,7 @@ def one_torch_thread() -> Iterator[None]:
 def ferry_retrain(registry: Registry, data: Path) -> list[str]:
     """`ferry retrain tabular` as a separate process."""
     cmd = [sys.executable, "-m", "ferry", "retrain", "tabular", "--data", str(data)]
-    return [*cmd, "--registry", str(registry.root)]
+    return [*cmd, "--registry", registry.url]
 
 
 def write_drop(path: Path, rows: int, seed: int, shuffle: bool = False) -> Path:
@@ -106,6 +106,7 @@ def decided(
 def test_a_better_challenger_is_promoted(decided: tuple[Registry, Decision, Decision]) -> None:
     registry, good, _ = decided
     assert (good.decision, good.champion, good.challenger) == ("promoted", "1", "2")
+    assert good.primary_metric == "roc_auc"  # two classes: ROC AUC decides
     scores = good.metrics
     assert scores["challenger"]["roc_auc"] >= scores["champion"]["roc_auc"] - good.tolerance
     assert good.rows["holdout"] == 90 and good.rows["fresh"] == 300
@@ -147,8 +148,8 @@ def test_the_audit_log_records_both_decisions(
         assert set(entry["metrics"]["challenger"]) == {"accuracy", "roc_auc", "log_loss"}
         assert entry["tolerance"] == 0.005 and entry["holdout"]["rows"] > 0
         assert entry["data_fingerprint"].startswith("sha256:") and entry["reason"]
-    lines = (registry.root / "tabular" / "audit.jsonl").read_text().splitlines()
-    assert [json.loads(line)["id"] for line in lines] == [good.id, bad.id]
+    stored = registry.stream("tabular", "audit").items()  # one object per entry, by time
+    assert [entry["id"] for _, entry in stored] == [good.id, bad.id]
     moves = [e for e in registry.history("tabular") if e["event"] == "promote"]
     assert [(e["alias"], e["version"], e.get("retrain")) for e in moves] == [
         ("production", "1", None),
@@ -166,7 +167,7 @@ def test_history_shows_decisions_and_rollback_follows_retrains(
     registry = Registry(tmp_path / "registry")
     shutil.copytree(decided[0].root, registry.root)
     runner = CliRunner()
-    args = ["--registry", str(registry.root)]
+    args = ["--registry", registry.url]
     rolled = runner.invoke(app, ["models", "rollback", "tabular", *args])
     assert rolled.exit_code == 0, rolled.output
     assert registry.aliases("tabular") == {"production": "1", "staging": "3"}
@@ -176,6 +177,75 @@ def test_history_shows_decisions_and_rollback_follows_retrains(
     assert "rollback" in shown.output and "roc_auc" in shown.output
 
 
+@pytest.mark.slow
+def test_metric_tolerance_and_force_from_the_command_line(
+    decided: tuple[Registry, Decision, Decision], data: dict[str, Path], tmp_path: Path
+) -> None:
+    """The bad drop, judged on the golden set again: unchanged, the run is skipped;
+    `--force` retrains it, and `--metric accuracy --tolerance 0.5` promotes a challenger
+    the default (ROC AUC within 0.005) refused."""
+    from ferry.cli import app
+
+    registry = Registry(tmp_path / "registry")
+    shutil.copytree(decided[0].root, registry.root)
+    argv = ["retrain", "tabular", "--data", str(data["bad"]), "--holdout", str(data["golden"])]
+    argv += ["--registry", str(registry.root), "--json"]
+    runner = CliRunner()
+    skipped = runner.invoke(app, argv)
+    assert skipped.exit_code == 0, skipped.output
+    assert json.loads(skipped.stdout)["decision"] == "skipped"
+    assert registry.versions("tabular") == ["1", "2", "3"]
+
+    forced = runner.invoke(app, [*argv, "--force", "--metric", "accuracy", "--tolerance", "0.5"])
+    assert forced.exit_code == 0, forced.output
+    decision = json.loads(forced.stdout)
+    assert (decision["decision"], decision["champion"], decision["challenger"]) == (
+        "promoted",
+        "2",
+        "4",
+    )
+    assert (decision["primary_metric"], decision["tolerance"]) == ("accuracy", 0.5)
+    old, new = (decision["metrics"][m]["accuracy"] for m in ("champion", "challenger"))
+    assert 0.005 < old - new < 0.5, (old, new)  # worse: only the tolerance given promotes it
+    assert "accuracy" in decision["reason"]
+    assert registry.aliases("tabular")["production"] == "4"
+    entry = registry.audit("tabular")[-1]
+    assert (entry["id"], entry["primary_metric"], entry["tolerance"]) == (
+        decision["id"],
+        "accuracy",
+        0.5,
+    )
+
+
+def test_drops_are_appended_to_the_users_file_and_three_classes_judge_on_accuracy(
+    three_class_csv: Path, tmp_path: Path
+) -> None:
+    from training.pipeline import train_and_publish
+
+    registry = Registry(tmp_path / "registry")
+    config = TrainConfig(epochs=20)
+    train_and_publish("tabular", registry, three_class_csv, "kind", config, progress=False)
+    rng = np.random.default_rng(11)
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 4.0, 0.0], [0.0, 4.0, 4.0]])
+    classes = np.repeat([0, 1, 2], 20)
+    drop = pd.DataFrame(
+        (centres[classes] + rng.normal(0, 0.5, size=(60, 3))) * [1.0, 100.0, 0.01],
+        columns=["a", "b", "c"],
+    )
+    drop["kind"] = np.array([3, 7, 9])[classes]
+    drop.to_csv(tmp_path / "drop.csv", index=False)
+
+    decision = retrain("tabular", registry, tmp_path / "drop.csv")
+
+    assert decision.primary_metric == "accuracy"  # three classes: accuracy decides
+    assert decision.rows["base"] == 180  # the user's file, not the bundled data
+    assert (decision.rows["drops"], decision.rows["fresh"]) == (60, 60)
+    assert decision.rows["train"] == 180 + 60 - decision.rows["holdout"]
+    training = registry.get(f"tabular:{decision.challenger}").manifest.training
+    assert training["source"] == str(three_class_csv) and training["target"] == "kind"
+    assert [d["name"] for d in training["drops"]] == ["drop.csv"]
+
+
 # --- skipping, scheduling, locking ---------------------------------------------------
 
 
@@ -183,7 +253,7 @@ def test_history_shows_decisions_and_rollback_follows_retrains(
 def test_every_with_unchanged_data_trains_once(registry: Registry, data: dict[str, Path]) -> None:
     from ferry.cli import app
 
-    argv = ["retrain", "tabular", "--data", str(data["good"]), "--registry", str(registry.root)]
+    argv = ["retrain", "tabular", "--data", str(data["good"]), "--registry", registry.url]
     result = CliRunner().invoke(app, [*argv, "--every", "0.1s", "--max-runs", "2"])
     assert result.exit_code == 0, result.output
     assert "promoted" in result.output and "skipped" in result.output
@@ -208,10 +278,54 @@ def test_a_second_retrain_of_the_model_is_refused_at_once(
     assert other.returncode == 75, other.stderr
     message = " ".join(other.stderr.split())
     assert "another retrain is running" in message and f"pid {os.getpid()}" in message
-    assert ".retrain.lock" in message
+    assert "retrain.lock" in message
     assert (
         registry.versions("tabular") == ["1"] and registry.lock_holder("tabular", "retrain") is None
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["local", "s3"])
+def test_a_move_made_while_the_run_judged_supersedes_it(
+    champion_root: Path,
+    data: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
+    backend: str,
+) -> None:
+    """An operator pins production to v2 while the run is between publishing and
+    committing: the pin stays, the challenger stays published, the audit says superseded."""
+    from export.transfer import copy_version
+    from tests.support.onnx_models import publish_linear
+    from training.retrain import job
+
+    if backend == "local":
+        shutil.copytree(champion_root, tmp_path / "registry")
+        registry = Registry(tmp_path / "registry")
+    else:
+        url = request.getfixturevalue("s3_server").url()
+        registry = Registry(url, cache_dir=tmp_path / "cache")
+        copy_version(Registry(champion_root), "tabular:1", registry)
+    publish_linear(registry, seed=3, promote=False)  # v2, the operator's choice
+    judge_run = job.judge
+
+    def operator_moves_production(*args: object, **kwargs: object) -> tuple[str, str, str]:
+        Registry(registry.url).promote("tabular", "2", reason="operator pin")
+        return judge_run(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(job, "judge", operator_moves_production)
+    decision = retrain("tabular", registry, data["good"])
+    assert (decision.decision, decision.challenger, decision.alias_was) == ("superseded", "3", "1")
+    assert "production was moved to v2 while this run judged against v1" in decision.reason
+    assert registry.aliases("tabular") == {"production": "2"}
+    assert registry.versions("tabular") == ["1", "2", "3"]
+    [entry] = registry.audit("tabular")
+    assert (entry["decision"], entry["id"]) == ("superseded", decision.id)
+    moves = [e for e in registry.history("tabular") if e["event"] == "promote"]
+    assert [(e["version"], e["reason"]) for e in moves][-1] == ("2", "operator pin")
+    assert not any(e.get("retrain") for e in moves)
+    assert registry.document("tabular", JOURNAL).read() is None
 
 
 # --- crashes ---------------------------------------------------------------------------
@@ -234,8 +348,8 @@ def test_a_kill_between_publish_and_promote_leaves_a_consistent_registry(
     assert registry.versions("tabular") == ["1", "2"]  # a complete, unpromoted candidate
     registry.get("tabular:2")  # whole: its sha256 verifies
     assert registry.aliases("tabular") == {"production": "1"}
-    assert registry.drafts("tabular") == [] and registry.audit("tabular") == []
-    assert not (registry.root / "tabular" / PENDING).exists()
+    assert registry.orphans() == [] and registry.audit("tabular") == []
+    assert registry.document("tabular", JOURNAL).read() is None
     assert registry.history("tabular") == [*before, registry.history("tabular")[-1]]
     assert registry.history("tabular")[-1]["event"] == "publish"
 
@@ -252,7 +366,7 @@ def test_an_exception_after_training_publishes_nothing(
     monkeypatch.setenv(CRASH_ENV, "before_publish")
     with pytest.raises(InjectedCrash):
         retrain("tabular", registry, data["good"])
-    assert registry.versions("tabular") == ["1"] and registry.drafts("tabular") == []
+    assert registry.versions("tabular") == ["1"] and registry.orphans() == []
     assert registry.aliases("tabular") == {"production": "1"} and registry.audit("tabular") == []
 
 
@@ -269,17 +383,18 @@ def test_the_next_run_completes_or_drops_a_crashed_commit(
     publish_linear(registry, seed=0)
     publish_linear(registry, seed=1, promote=False)
     decision = Decision(
-        "tabular", "promoted", "r", champion="1", challenger="2", alias="production", id="abc"
-    )
+        "tabular", "promoted", "r", champion="1", challenger="2", alias="production",
+        alias_was="1", id="abc",
+    )  # fmt: skip
     monkeypatch.setenv(CRASH_ENV, step)
     with pytest.raises(InjectedCrash):
         commit(registry, decision)
     assert registry.aliases("tabular")["production"] == ("2" if moved else "1")
-    assert (registry.root / "tabular" / PENDING).exists()
+    assert registry.document("tabular", JOURNAL).read() is not None
     monkeypatch.delenv(CRASH_ENV)
     assert recover(registry, "tabular") is not None
     assert [e["id"] for e in registry.audit("tabular")] == (["abc"] if audited else [])
-    assert not (registry.root / "tabular" / PENDING).exists()
+    assert registry.document("tabular", JOURNAL).read() is None
     assert recover(registry, "tabular") is None
 
 
@@ -345,7 +460,7 @@ def test_data_simulate_writes_a_complete_drop(registry: Registry, tmp_path: Path
     from ferry.cli import app
 
     argv = ["data", "simulate", "tabular", "--out", str(tmp_path / "drops"), "--rows", "25"]
-    result = CliRunner().invoke(app, [*argv, "--registry", str(registry.root)])
+    result = CliRunner().invoke(app, [*argv, "--registry", registry.url])
     assert result.exit_code == 0, result.output
     files = list((tmp_path / "drops").iterdir())
     assert len(files) == 1 and files[0].suffix == ".csv" and str(files[0]) in result.output

@@ -103,6 +103,7 @@ def test_checkpoint_round_trip_with_weights_only(quick: Trained, tmp_path: Path)
     )
     np.testing.assert_array_equal(loaded.sample_inputs["features"], rows)
     assert loaded.signature == quick.signature and loaded.metrics == quick.metrics
+    assert loaded.evaluation == quick.evaluation and "roc" in loaded.evaluation  # republishable
     assert [p.name for p in path.parent.iterdir()] == ["tabular.pt"]  # no temporary left
 
 

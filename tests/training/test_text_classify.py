@@ -36,6 +36,10 @@ def test_frozen_head_trains_on_a_csv_and_publishes(tickets_csv: Path, tmp_path: 
     assert trained.training["mode"] == "frozen" and trained.training["rows"]["test"] == 5
     assert (trained.training["text_col"], trained.training["label_col"]) == ("body", "topic")
     assert trained.training["train_seconds"] > 0
+    curve = trained.evaluation["learning_curve"]
+    assert curve["metric"] == "accuracy" and len(curve["epochs"]) == trained.training["epochs_run"]
+    matrix = trained.evaluation["confusion_matrix"]["matrix"]
+    assert len(matrix) == 3 and sum(map(sum, matrix)) == 5
 
     artifact = publish_trained(trained, Registry(tmp_path / "reg"), "tickets", promote=False)
 
@@ -66,6 +70,9 @@ def test_fine_tuning_trains_the_encoder_too(tickets_csv: Path) -> None:
     )
     assert trained.training["mode"] == "finetune" and trained.training["epochs_run"] == 1
     assert trained.training["encoder_lr"] < trained.training["head_lr"]
+    curve = trained.evaluation["learning_curve"]
+    assert curve["epochs"] == [1] and curve["train_loss"][0] > 0  # mean batch loss
+    assert curve["train_metric"] == [None] and curve["val_metric"][0] is not None
     assert set(trained.metrics) == METRICS
 
 

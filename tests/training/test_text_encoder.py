@@ -72,6 +72,18 @@ def test_manifest_describes_a_text_encoder(text_embed: tuple[Trained, Artifact])
     assert m.training["weights"]["revision"] == "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 
 
+def test_parity_cosines_are_recorded_and_drawn(text_embed: tuple[Trained, Artifact]) -> None:
+    from export.card import CardFacts, render_card
+
+    m = text_embed[1].manifest
+    parity = m.evaluation["parity_cosines"]
+    assert parity["texts"] == len(parity["cosines"]) == len(HELD_OUT_TEXTS)
+    assert min(parity["cosines"]) == pytest.approx(m.metrics["st_cosine_min"], abs=1e-9)
+    assert parity["mean"] == pytest.approx(m.metrics["st_cosine_mean"])
+    html = render_card(CardFacts(m.to_dict()))
+    assert 'data-chart="parity_cosines"' in html and "Not recorded" not in html
+
+
 def test_onnx_matches_sentence_transformers_encode(text_embed: tuple[Trained, Artifact]) -> None:
     texts = [*HELD_OUT_TEXTS, *EXTRA_TEXTS]
     figures = agreement(reference_embeddings(package_dir(), texts), _onnx(text_embed[1], texts))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
+from tokenizers import Tokenizer
 
 from export.manifest import sha256_file
 from export.registry import Artifact, Registry
@@ -66,3 +68,45 @@ def test_variants_ship_the_same_tokenizer(
         assert m.preprocessing == source.manifest.preprocessing
         assert m.signature == source.manifest.signature
         assert np.isfinite(m.variant["quality"]["max_abs_diff"])
+
+
+def _embed(model: Artifact, tokenizer: Tokenizer, batch: int) -> np.ndarray:
+    """The 40 held-out texts through a session of our own, in batches of `batch` padded to
+    their longest text: the batches the variant was measured on (int8 scales per batch)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(
+        str(model.model_path), options, providers=["CPUExecutionProvider"]
+    )
+    texts, out = list(HELD_OUT_TEXTS), []
+    for start in range(0, len(texts), batch):
+        encodings = tokenizer.encode_batch(texts[start : start + batch])
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        out.append(session.run(None, {"input_ids": ids, "attention_mask": mask})[0])
+    return np.concatenate(out).astype(np.float64)
+
+
+def test_recorded_quality_is_what_an_independent_run_measures(
+    variants: dict[str, Artifact], text_embed: tuple[Trained, Artifact]
+) -> None:
+    source = text_embed[1]
+    # the tokenizers library on the published file: truncates at 128, pads to the longest
+    tokenizer = Tokenizer.from_file(str(source.path / "tokenizer.json"))
+    tokenizer.enable_truncation(128)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    want = _embed(source, tokenizer, 32)
+    for precision, (most_diff, least_cosine) in {
+        "int8": (0.2, 0.95),
+        "fp16": (5e-3, 0.9999),
+    }.items():
+        got = _embed(variants[precision], tokenizer, 32)
+        cosine = (want * got).sum(axis=1) / (
+            np.linalg.norm(want, axis=1) * np.linalg.norm(got, axis=1)
+        )
+        diff = float(np.abs(want - got).max())
+        assert 1e-6 < diff < most_diff and least_cosine < cosine.min() < 1.0, precision
+        quality = variants[precision].manifest.variant["quality"]
+        assert quality["max_abs_diff"] == pytest.approx(diff, rel=1e-4, abs=1e-6), precision
+        assert quality["cosine_min"] == pytest.approx(cosine.min(), abs=1e-6), precision
+        assert quality["cosine_mean"] == pytest.approx(cosine.mean(), abs=1e-6), precision

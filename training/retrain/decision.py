@@ -1,29 +1,32 @@
 """A retraining decision, the rule that makes it, and its crash-safe commit.
 
-Committing moves an alias and appends to the audit log: two files. A small journal,
-`<root>/<model>/.retrain-pending.json`, written before the alias moves and removed after
-the audit entry is on disk, lets the next run finish the job after a crash: if the
-alias moved (its history event carries the decision id) the audit entry is appended,
-otherwise the journal is dropped and no entry is written for a decision that did not
-happen.
+Committing moves an alias and appends to the audit stream: two writes. The alias moves
+by compare-and-swap against the version the run judged, so a move made by someone else
+meanwhile (an operator's `ferry models promote`) is never overwritten: the challenger
+stays published, the alias stays where they put it, and the audit records the run as
+`superseded`. A journal (the registry document `retrain-pending`), written before the
+alias moves and removed after the audit entry is stored, lets the next run finish the job
+after a crash: if the alias moved (its history event carries the decision id) the audit
+entry is appended, under the key the journal chose, so at most once; otherwise the
+journal is dropped and no entry is written for a decision that did not happen.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from export.manifest import atomic_write_text
-from export.registry import PRODUCTION, Registry
+from export.errors import Conflict
+from export.registry import AUDIT, PRODUCTION, Registry
 from training.retrain.evaluate import LOWER_IS_BETTER, better_or_close
 from training.retrain.faults import crash_point
 
 PROMOTED = "promoted"
 KEPT = "kept-as-staging"
 SKIPPED = "skipped"
+SUPERSEDED = "superseded"
 STAGING = "staging"
-PENDING = ".retrain-pending.json"
+JOURNAL = "retrain-pending"
 
 
 @dataclass(frozen=True)
@@ -31,11 +34,12 @@ class Decision:
     """What one retraining run decided, and everything needed to audit it."""
 
     model: str
-    decision: str  # promoted | kept-as-staging | skipped
+    decision: str  # promoted | kept-as-staging | skipped | superseded
     reason: str
     champion: str | None = None
     challenger: str | None = None
     alias: str | None = None  # the alias moved to the challenger
+    alias_was: str | None = None  # where that alias pointed when the run judged
     primary_metric: str = ""
     tolerance: float = 0.0
     metrics: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -80,37 +84,59 @@ def judge(
     return decision, alias, reason
 
 
-def commit(registry: Registry, decision: Decision) -> None:
-    """Move the decision's alias to the challenger, then append the audit entry."""
+def commit(registry: Registry, decision: Decision) -> Decision:
+    """Move the decision's alias to the challenger if it still points where the run saw
+    it, then append the audit entry; return the decision as recorded."""
     if decision.challenger is None or decision.alias is None:
         raise ValueError(f"decision {decision.id} names no challenger and alias to move")
-    pending = registry.root / decision.model / PENDING
-    atomic_write_text(pending, json.dumps(decision.to_dict(), sort_keys=True) + "\n")
+    journal = registry.document(decision.model, JOURNAL)
+    audit_key = registry.stream(decision.model, AUDIT).new_key(decision.id)
+    journal.write({"decision": decision.to_dict(), "audit_key": audit_key})
     crash_point("after_decide")
-    registry.promote(
-        decision.model,
-        decision.challenger,
-        decision.alias,
-        reason=f"ferry retrain: {decision.decision}: {decision.reason}",
-        details={"retrain": decision.id},
-    )
+    try:
+        registry.promote(
+            decision.model,
+            decision.challenger,
+            decision.alias,
+            reason=f"ferry retrain: {decision.decision}: {decision.reason}",
+            details={"retrain": decision.id},
+            expect=decision.alias_was,
+        )
+    except Conflict as err:
+        decision = superseded(decision, err)
     crash_point("after_alias")
-    registry.append_audit(decision.model, decision.to_dict())
+    registry.append_audit(decision.model, decision.to_dict(), key=audit_key)
     crash_point("after_audit")
-    pending.unlink()
+    journal.delete()
+    return decision
+
+
+def superseded(decision: Decision, err: Conflict) -> Decision:
+    """The decision of a run whose alias someone else moved while it judged."""
+    reason = (
+        f"{decision.alias} was moved to {_v(err.found)} while this run judged against "
+        f"{_v(decision.alias_was)}; left there, challenger v{decision.challenger} stays "
+        f"published (the run would have {decision.decision}: {decision.reason})"
+    )
+    return replace(decision, decision=SUPERSEDED, reason=reason)
 
 
 def recover(registry: Registry, model: str) -> str | None:
     """Finish or drop a decision a crashed run left in the journal; say which, if any."""
-    pending = registry.root / model / PENDING
-    if not pending.is_file():
+    journal = registry.document(model, JOURNAL)
+    pending = journal.read()
+    if pending is None:
         return None
-    entry = json.loads(pending.read_text())  # written atomically: whole or absent
+    entry = pending["decision"]
     moved = any(e.get("retrain") == entry["id"] for e in registry.history(model))
     audited = any(e.get("id") == entry["id"] for e in registry.audit(model))
     if moved and not audited:
-        registry.append_audit(model, {**entry, "recovered": True})
-    pending.unlink()
+        registry.append_audit(model, {**entry, "recovered": True}, key=pending["audit_key"])
+    journal.delete()
     if moved:
         return f"recorded decision {entry['id']} of a crashed run (its alias had moved)"
     return f"dropped decision {entry['id']} of a crashed run (its alias had not moved)"
+
+
+def _v(version: object) -> str:
+    return f"v{version}" if version else "nothing"

@@ -52,6 +52,8 @@ def retrain(
     the champion has seen them all, unless `force`. Raises `Locked` at once if another
     retrain of the model runs. A crash at any point leaves every alias where it was
     until the decision's alias move, which is atomic; the next run completes the audit.
+    The move is a compare-and-swap against the aliases the run read before training: if
+    someone moved the alias meanwhile, it stays, and the decision is `superseded`.
     """
     check_name(model_name)
     if tolerance < 0 or not 0 < holdout_fraction < 1:
@@ -99,7 +101,8 @@ def _run(
 ) -> Decision:
     from training.pipeline import publish_trained
 
-    champion = registry.aliases(name).get(PRODUCTION)
+    aliases = registry.aliases(name)  # what the run judges against, and moves by CAS
+    champion = aliases.get(PRODUCTION)
     champion = champion if champion in registry.versions(name) else None
     scores = {}
     if champion is not None:  # before training: a broken champion fails the run early
@@ -120,6 +123,7 @@ def _run(
         champion=champion,
         challenger=challenger,
         alias=alias,
+        alias_was=aliases.get(alias),
         primary_metric=metric,
         tolerance=tolerance,
         metrics=scores,
@@ -134,8 +138,7 @@ def _run(
         id=uuid.uuid4().hex[:12],
         at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
-    commit(registry, decision)
-    return decision
+    return commit(registry, decision)
 
 
 def _unchanged(registry: Registry, name: str, facts: dict[str, str]) -> Decision | None:

@@ -48,7 +48,7 @@ def schema_of(
         return _new_model(name, recipe, target, base)
     production = registry.aliases(name).get(PRODUCTION)
     version = production if production in versions else versions[-1]
-    manifest = registry.get(f"{name}:{version}", verify=False).manifest
+    manifest = registry.manifest(name, version)
     training = dict(manifest.training)
     recipe = recipe or training.get("recipe") or (name if name in RECIPES else None)
     if recipe is None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from training.history import History
 from training.loop import FitResult
+from training.metrics import metric_value, primary_metric
 from training.split import Splits
 from training.text.classifier import TextClassifier
 from training.text.embed import run_module
@@ -46,7 +47,11 @@ class FineTuneConfig:
 def fine_tune(
     model: TextClassifier, tokenizer: Tokenizer, splits: Splits, config: FineTuneConfig
 ) -> FitResult:
-    """Train `model` on `splits` (texts), keeping the weights of the best validation loss."""
+    """Train `model` on `splits` (texts), keeping the weights of the best validation loss.
+
+    The learning curve records the mean batch loss of each epoch as its training loss (a
+    second pass through the encoder over the training texts would double the cost) and the
+    loss and primary metric on the validation texts."""
     torch.manual_seed(config.seed)  # shuffling and dropout
     optimiser = torch.optim.AdamW(
         [
@@ -56,11 +61,15 @@ def fine_tune(
         weight_decay=config.weight_decay,
     )
     loss_fn = nn.CrossEntropyLoss()
+    history = History(primary_metric(model.head.linear.out_features))
     best_loss, best_epoch, best_state = math.inf, 0, copy.deepcopy(model.state_dict())
     epoch = 0
     for epoch in range(1, config.epochs + 1):
-        _epoch(model, tokenizer, splits, config, optimiser, loss_fn, epoch)
-        val_loss = validation_loss(model, tokenizer, list(splits.X_val), splits.y_val)
+        train_loss = _epoch(model, tokenizer, splits, config, optimiser, loss_fn, epoch)
+        proba = run_module(model, tokenizer, [str(t) for t in splits.X_val])
+        val_loss = cross_entropy(proba, splits.y_val)
+        val_metric = metric_value(history.metric, splits.y_val, proba)
+        history.add(epoch, train_loss=train_loss, val_loss=val_loss, val_metric=val_metric)
         if val_loss < best_loss:
             best_loss, best_epoch = val_loss, epoch
             best_state = copy.deepcopy(model.state_dict())
@@ -68,14 +77,14 @@ def fine_tune(
             break
     model.load_state_dict(best_state)
     model.eval()
-    return FitResult(epochs=epoch, best_epoch=best_epoch, best_val_loss=best_loss)
+    curve = history.to_dict(best_epoch, config.patience)
+    return FitResult(
+        epochs=epoch, best_epoch=best_epoch, best_val_loss=best_loss, learning_curve=curve
+    )
 
 
-def validation_loss(
-    model: TextClassifier, tokenizer: Tokenizer, texts: Sequence[str], y: np.ndarray
-) -> float:
-    """Mean cross-entropy of `model` on `texts` (eval mode, no gradients)."""
-    proba = run_module(model, tokenizer, [str(t) for t in texts])
+def cross_entropy(proba: np.ndarray, y: np.ndarray) -> float:
+    """Mean negative log-probability of the true classes."""
     picked = np.clip(proba[np.arange(len(y)), y], 1e-12, 1.0)
     return float(-np.log(picked).mean())
 
@@ -88,11 +97,13 @@ def _epoch(
     optimiser: torch.optim.Optimizer,
     loss_fn: nn.Module,
     epoch: int,
-) -> None:
+) -> float:
+    """One pass over the shuffled training texts; the mean batch loss."""
     model.train()
     order = np.random.default_rng(config.seed + epoch).permutation(len(splits.y_train))
     texts = [str(splits.X_train[i]) for i in order]
     labels = splits.y_train[order]
+    losses = []
     # shuffled batches, each padded only to its own longest text
     for start in range(0, len(texts), config.batch_size):
         inputs = encode(tokenizer, texts[start : start + config.batch_size])
@@ -101,5 +112,8 @@ def _epoch(
         logits = model.logits(
             torch.from_numpy(inputs[INPUT_IDS]), torch.from_numpy(inputs[ATTENTION_MASK])
         )
-        loss_fn(logits, target).backward()
+        loss = loss_fn(logits, target)
+        loss.backward()
         optimiser.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses)) if losses else math.nan

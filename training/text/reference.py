@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,14 +27,31 @@ def reference_embeddings(folder: Path, texts: Sequence[str]) -> np.ndarray:
     return np.asarray(model.encode(list(texts), batch_size=32, convert_to_numpy=True))
 
 
+def parity_cosines(expected: np.ndarray, actual: np.ndarray) -> dict[str, Any]:
+    """`manifest.evaluation.parity_cosines`: the cosine between sentence-transformers'
+    embedding and ours for each reference text, in the texts' order."""
+    cosine = _cosines(expected, actual)
+    return {
+        "reference": "sentence-transformers encode",
+        "texts": len(cosine),
+        "cosines": [round(float(c), 9) for c in cosine],
+        "min": float(cosine.min()),
+        "mean": float(cosine.mean()),
+    }
+
+
 def agreement(expected: np.ndarray, actual: np.ndarray) -> dict[str, float]:
     """Max |diff| and the min and mean row cosine between two sets of embeddings."""
-    expected = np.asarray(expected, dtype=np.float64)
-    actual = np.asarray(actual, dtype=np.float64)
-    norms = np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1)
-    cosine = (expected * actual).sum(axis=1) / np.maximum(norms, 1e-12)
+    cosine = _cosines(expected, actual)
     return {
-        "max_abs_diff": float(np.abs(expected - actual).max()),
+        "max_abs_diff": float(np.abs(np.subtract(expected, actual, dtype=np.float64)).max()),
         "cosine_min": float(cosine.min()),
         "cosine_mean": float(cosine.mean()),
     }
+
+
+def _cosines(expected: np.ndarray, actual: np.ndarray) -> np.ndarray:
+    expected = np.asarray(expected, dtype=np.float64)
+    actual = np.asarray(actual, dtype=np.float64)
+    norms = np.linalg.norm(expected, axis=1) * np.linalg.norm(actual, axis=1)
+    return np.asarray((expected * actual).sum(axis=1) / np.maximum(norms, 1e-12))

@@ -15,11 +15,10 @@ from typer.testing import CliRunner
 
 from export.registry import Artifact
 from ferry.cli import app
-from service.runtime import ModelRuntime
-from service.runtime.settings import RuntimeSettings
 from service.scoring.errors import MissingColumns
 from service.scoring.job import ScoreJob, run_local
-from tests.service.scoring.conftest import table
+from tests.service.scoring.conftest import N_FEATURES, table
+from tests.support.onnx_models import linear_softmax, reference
 
 
 def read(path: Path) -> pa.Table:
@@ -27,9 +26,11 @@ def read(path: Path) -> pa.Table:
 
 
 def expected(artifact: Artifact, data: pa.Table) -> np.ndarray:
-    runtime = ModelRuntime.load(artifact, RuntimeSettings(providers=["CPUExecutionProvider"]))
-    rows = np.stack([data[f"f{i}"].to_numpy() for i in range(4)], axis=1).astype(np.float32)
-    return runtime.run({"features": rows})["probabilities"]
+    """The probabilities in numpy, from the weights `publish_linear` gave the model (seed 0)."""
+    assert artifact.manifest.features == [f"f{i}" for i in range(N_FEATURES)]
+    _, w, b = linear_softmax(N_FEATURES, 2, seed=0)
+    rows = np.stack([data[f"f{i}"].to_numpy() for i in range(N_FEATURES)], axis=1)
+    return reference(rows, w, b)
 
 
 @pytest.mark.parametrize(("src", "dst"), [(".parquet", ".csv"), (".csv", ".parquet")])
@@ -55,7 +56,7 @@ def test_scores_every_row_in_input_order(
     ]
     assert out["id"].to_pylist() == data["id"].to_pylist()
     probabilities = np.stack([out["probabilities_0"], out["probabilities_1"]], axis=1)
-    np.testing.assert_allclose(probabilities, expected(linear, data), rtol=1e-6)
+    np.testing.assert_allclose(probabilities, expected(linear, data), rtol=1e-5, atol=1e-6)
     labels = np.where(probabilities[:, 1] > probabilities[:, 0], "positive", "negative")
     assert out["prediction"].to_pylist() == labels.tolist()
     assert {str(v) for v in out["model_version"].to_pylist()} == {linear.manifest.version}
@@ -74,7 +75,9 @@ def test_a_folder_of_parts_with_id_columns(linear: Artifact, tmp_path: Path) -> 
     scored = pq.read_table(out)
     assert scored.column_names[:2] == ["id", "probabilities_0"]
     assert scored["id"].to_pylist() == data["id"].to_pylist()
-    np.testing.assert_allclose(scored["probabilities_1"], expected(linear, data)[:, 1], rtol=1e-6)
+    np.testing.assert_allclose(
+        scored["probabilities_1"], expected(linear, data)[:, 1], rtol=1e-5, atol=1e-6
+    )
 
 
 def test_bad_rows_go_to_the_rejects_with_reasons_and_exit_code_3(
@@ -93,7 +96,11 @@ def test_bad_rows_go_to_the_rejects_with_reasons_and_exit_code_3(
     )
     assert result.exit_code == 3, result.output
     assert "scored 2 rows, rejected 4" in result.output.replace("\n", " ")
-    assert pacsv.read_csv(tmp_path / "out.csv")["id"].to_pylist() == [1, 6]
+    out = pacsv.read_csv(tmp_path / "out.csv")
+    assert out["id"].to_pylist() == [1, 6]
+    good = pa.table({f"f{i}": [[0.1, 0.2, 0.3, 0.4][i], float(i + 1)] for i in range(N_FEATURES)})
+    got = np.stack([out["probabilities_0"], out["probabilities_1"]], axis=1)
+    np.testing.assert_allclose(got, expected(linear, good), rtol=1e-5, atol=1e-6)
     rejects = pacsv.read_csv(tmp_path / "bad.csv").to_pylist()
     assert rejects == [
         {"input_row": 1, "id": 2, "reject_reason": "column 'f0': 'abc' is not a number"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -38,22 +37,32 @@ def test_an_error_in_the_thread_reaches_the_consumer_after_the_items_before_it()
 
 def test_closing_a_stage_stops_its_thread_and_the_stage_feeding_it() -> None:
     produced: list[int] = []
+    threads: set[threading.Thread] = set()
 
     def endless() -> Iterator[int]:
+        threads.add(threading.current_thread())
         n = 0
         while True:
             produced.append(n)
             yield n
             n += 1
 
+    def tens(stage: Stage[int]) -> Iterator[int]:
+        threads.add(threading.current_thread())
+        for n in stage:
+            yield n * 10
+
     first = Stage(endless(), depth=2)
-    second = Stage((n * 10 for n in first), depth=2)
+    second = Stage(tens(first), depth=2)
     assert next(second) == 0
     second.close()
     first.close()
-    time.sleep(0.5)
-    count = len(produced)
-    time.sleep(0.3)
-    assert len(produced) == count <= 8  # bounded by the queues, and nothing more after close
+    assert len(threads) == 2  # each stage's own thread ran its generator
+    for thread in threads:
+        thread.join(timeout=10)
+        assert not thread.is_alive(), f"{thread.name} still runs after close"
+    # both threads are gone, so nothing more can be produced: what was is bounded by the
+    # queues (2 + 2), the items in hand (2) and the one each generator was making
+    assert len(produced) <= 8
     with pytest.raises(StopIteration):
         next(second)

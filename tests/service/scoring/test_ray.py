@@ -15,12 +15,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+import ray
 
 from export.registry import Artifact
 from service.scoring.job import CRASH_AFTER_PARTS, ScoreJob, run_local
 from tests.service.scoring.conftest import table
+from tests.support.s3 import S3Server
 
-ray = pytest.importorskip("ray", reason="the Ray engine needs `pip install 'ferry[ray]'`")
 pytestmark = pytest.mark.slow
 
 
@@ -142,3 +143,38 @@ def test_a_killed_ray_job_resumes_and_matches_a_clean_run(linear: Artifact, tmp_
     assert same(read(job.output), read(clean.output))
     assert same(read(job.rejects_path), read(clean.rejects))
     assert not work.exists()
+
+
+def test_ray_engine_reads_and_writes_s3(
+    linear: Artifact,
+    tmp_path: Path,
+    local_ray: None,
+    s3_server: S3Server,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A prefix of Parquet files in, parts and their commit object out: the local rows."""
+    import io
+
+    import boto3
+
+    from service.scoring.ray_engine import run_ray
+    from service.scoring.remote import read_output
+
+    monkeypatch.setenv("FERRY_CACHE_DIR", str(tmp_path / "cache"))
+    data = with_bad_values(table(1200, seed=4), [7])
+    client = boto3.client("s3", endpoint_url=s3_server.endpoint)
+    base = s3_server.url().removeprefix(f"s3://{s3_server.bucket}/")
+    for name, part in (("a.parquet", data.slice(0, 700)), ("b.parquet", data.slice(700))):
+        buffer = io.BytesIO()
+        pq.write_table(part, buffer)
+        client.put_object(Bucket=s3_server.bucket, Key=f"{base}/in/{name}", Body=buffer.getvalue())
+    (tmp_path / "in").mkdir()
+    pq.write_table(data, tmp_path / "in" / "all.parquet")
+    registry = linear.path.parents[1]
+    local = run_local(ScoreJob("lin", tmp_path / "in", tmp_path / "local.parquet", registry))
+    output = f"s3://{s3_server.bucket}/{base}/out/ray.parquet"
+    job = ScoreJob.at("lin", f"s3://{s3_server.bucket}/{base}/in/", output, registry=registry,
+                      keep=None, batch_rows=500)  # fmt: skip
+    result = run_ray(job)
+    assert (result.rows_scored, result.rows_rejected, result.output) == (1199, 1, output)
+    assert read_output(output).equals(pq.read_table(local.output))

@@ -1,14 +1,20 @@
+"""The batcher, timed by events and a clock the tests move, never by how long things take."""
+
 from __future__ import annotations
 
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from service.serving.batcher import Batcher
 from service.serving.errors import Overloaded
+
+#: Upper bound of every wait on an event; reached only when something is broken.
+BOUND = 10.0
 
 
 def double(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -18,6 +24,41 @@ def double(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 
 def rows(value: float, n: int = 1) -> dict[str, np.ndarray]:
     return {"x": np.full((n, 2), value, dtype=np.float32)}
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let the loop run until `condition` holds (bounded)."""
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.001)
+
+
+async def started(event: threading.Event) -> None:
+    """Wait (bounded) until the worker thread has set `event`."""
+    assert await asyncio.to_thread(event.wait, BOUND), "the model was never called"
+
+
+class StillClock:
+    """`time.perf_counter` for the batcher: stands still until a test moves it."""
+
+    def __init__(self, real: Callable[[], float]) -> None:
+        self.real = real
+        self.now = real()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def move_past(self, seconds: float) -> None:
+        """Past `seconds` after now by the real clock (which stamps queued requests)."""
+        self.now = self.real() + seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> StillClock:
+    still = StillClock(time.perf_counter)
+    monkeypatch.setattr(time, "perf_counter", still)
+    return still
 
 
 async def test_concurrent_requests_form_batches_and_get_their_own_rows() -> None:
@@ -34,53 +75,59 @@ async def test_concurrent_requests_form_batches_and_get_their_own_rows() -> None
     await batcher.close()
 
 
-async def test_a_lone_request_does_not_wait_for_company() -> None:
+async def test_a_lone_request_does_not_wait_for_company(clock: StillClock) -> None:
+    # time stands still: a batcher that waited for company, however briefly, would never answer
     batcher = Batcher(lambda a: {"y": a["x"]}, "m", max_batch_size=64, max_latency_ms=0)
-    await batcher.submit(rows(1))
-    started = time.perf_counter()
-    await batcher.submit(rows(1))
-    assert time.perf_counter() - started < 0.05
+    for i in range(2):
+        result = await asyncio.wait_for(batcher.submit(rows(i)), BOUND)
+        np.testing.assert_array_equal(result["y"], rows(i)["x"])
     await batcher.close()
 
 
-async def test_max_latency_lets_a_batch_fill() -> None:
+async def test_max_latency_lets_a_batch_fill(clock: StillClock) -> None:
     seen: list[int] = []
     batcher = Batcher(
         lambda a: {"y": a["x"]},
         "m",
-        max_batch_size=8,
+        max_batch_size=4,
         max_latency_ms=50,
         on_batch=lambda _, r, q, __: seen.append(q),
     )
-
-    async def later(i: int) -> None:
-        await asyncio.sleep(0.002 * i)
-        await batcher.submit(rows(i))
-
-    await asyncio.gather(*(later(i) for i in range(4)))
-    assert seen == [4]
+    first = asyncio.ensure_future(batcher.submit(rows(0)))
+    done, _ = await asyncio.wait({first}, timeout=0.05)
+    assert not done and seen == [], "within its 50 ms (the clock stands still) it waits"
+    later = [batcher.submit(rows(i)) for i in range(1, 4)]
+    results = await asyncio.wait_for(asyncio.gather(first, *later), BOUND)
+    assert seen == [4], "a full batch leaves at once"
+    assert [r["y"][0, 0] for r in results] == [0, 1, 2, 3]
+    lone = asyncio.ensure_future(batcher.submit(rows(9)))
+    done, _ = await asyncio.wait({lone}, timeout=0.05)
+    assert not done
+    clock.move_past(0.051)  # its 50 ms are up
+    assert (await asyncio.wait_for(lone, BOUND))["y"][0, 0] == 9
+    assert seen == [4, 1]
     await batcher.close()
 
 
 async def test_past_the_queue_bound_requests_are_refused_with_retry_after() -> None:
-    gate = threading.Event()
+    gate, running = threading.Event(), threading.Event()
 
     def blocked(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        gate.wait(5)
+        running.set()
+        gate.wait(BOUND)
         return {"y": inputs["x"]}
 
     batcher = Batcher(blocked, "m", max_batch_size=4, max_queue_rows=8, retry_after_s=3)
-    first = asyncio.ensure_future(
-        batcher.submit(rows(0, 4))
-    )  # taken by the worker, no longer queued
-    await asyncio.sleep(0.05)
+    first = asyncio.ensure_future(batcher.submit(rows(0, 4)))
+    await started(running)  # taken by the worker, no longer queued
     queued = [asyncio.ensure_future(batcher.submit(rows(i, 4))) for i in range(2)]
-    await asyncio.sleep(0.01)
+    await until(lambda: batcher.queued_rows == 8)
     with pytest.raises(Overloaded) as info:
         await batcher.submit(rows(9))
     assert info.value.headers == {"Retry-After": "3"}
     gate.set()
-    await asyncio.gather(first, *queued)  # nothing accepted is lost
+    answers = await asyncio.wait_for(asyncio.gather(first, *queued), BOUND)
+    assert [a["y"][0, 0] for a in answers] == [0, 0, 1]  # nothing accepted is lost
     await batcher.close()
 
 
@@ -103,44 +150,48 @@ async def test_a_failing_batch_fails_its_requests_and_the_next_batch_still_runs(
 
 
 async def test_a_cancelled_request_is_dropped_from_the_queue() -> None:
-    gate = threading.Event()
+    gate, running = threading.Event(), threading.Event()
     ran: list[int] = []
 
     def slow(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        gate.wait(5)
+        running.set()
+        gate.wait(BOUND)
         ran.append(inputs["x"].shape[0])
         return {"y": inputs["x"]}
 
     batcher = Batcher(slow, "m", max_batch_size=64)
     busy = asyncio.ensure_future(batcher.submit(rows(0)))
-    await asyncio.sleep(0.02)
+    await started(running)
     gone = asyncio.ensure_future(batcher.submit(rows(1, 5)))
     kept = asyncio.ensure_future(batcher.submit(rows(2, 2)))
-    await asyncio.sleep(0.01)
+    await until(lambda: batcher.queued_rows == 7)
     gone.cancel()
     gate.set()
-    await asyncio.gather(busy, kept)
+    answers = await asyncio.wait_for(asyncio.gather(busy, kept), BOUND)
     assert ran == [1, 2]
+    np.testing.assert_array_equal(answers[1]["y"], rows(2, 2)["x"])
     await batcher.close()
 
 
 async def test_close_finishes_queued_and_running_batches_and_late_requests_still_work() -> None:
-    gate = threading.Event()
+    gate, running = threading.Event(), threading.Event()
 
     def slow(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        gate.wait(5)
+        running.set()
+        gate.wait(BOUND)
         return {"y": inputs["x"] + 1}
 
     batcher = Batcher(slow, "m", max_batch_size=2)
-    running = asyncio.ensure_future(batcher.submit(rows(1)))
-    await asyncio.sleep(0.02)
+    running_request = asyncio.ensure_future(batcher.submit(rows(1)))
+    await started(running)
     queued = [asyncio.ensure_future(batcher.submit(rows(i))) for i in range(5)]
+    await until(lambda: batcher.queued_rows == 5)
     closing = asyncio.ensure_future(batcher.close())
-    await asyncio.sleep(0.02)
-    assert not closing.done()
+    done, _ = await asyncio.wait({closing}, timeout=0.05)
+    assert not done, "close waits for the batch the gate holds"
     gate.set()
-    await closing
-    assert (await running)["y"][0, 0] == 2
+    await asyncio.wait_for(closing, BOUND)
+    assert (await running_request)["y"][0, 0] == 2
     assert [(await q)["y"][0, 0] for q in queued] == [1, 2, 3, 4, 5]
     late = await batcher.submit(rows(7))  # a request that raced the swap is still served
     assert late["y"][0, 0] == 8
@@ -154,8 +205,10 @@ async def test_a_fast_model_runs_on_the_loop_and_a_slow_one_in_the_thread() -> N
         where.append(threading.current_thread().name)
         return {"y": inputs["x"] * 2}
 
-    quick = Batcher(fast, "quick", inline_below_ms=5.0)
-    slow = Batcher(double, "slow", inline_below_ms=1.0)  # double sleeps 5 ms
+    # bounds far from what the models take: an x * 2 is never near 1 s, and `double`
+    # sleeps at least 5 ms, however busy the machine
+    quick = Batcher(fast, "quick", inline_below_ms=1000.0)
+    slow = Batcher(double, "slow", inline_below_ms=1.0)
     assert not quick.inline, "an unmeasured model starts in the thread"
     for i in range(3):
         result = await quick.submit(rows(i))

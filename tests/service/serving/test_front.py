@@ -34,7 +34,7 @@ class Front:
         self.app = InferenceFront(
             passed_through,
             self.state,
-            on_request=lambda e, s, _: self.seen.append((e, s)),
+            on_request=lambda e, a, _: self.seen.append((e, a.status)),
             **settings,
         )
 
@@ -128,6 +128,10 @@ async def test_bad_requests_get_a_clear_error(
         assert message in response.json()["error"]
         ok = await client.post("/predict", json={"inputs": {"features": ROWS.tolist()}})
     assert ok.status_code == 200
+    _, w, b = linear_softmax(30, 2, 0)
+    np.testing.assert_allclose(
+        ok.json()["outputs"]["probabilities"], reference(ROWS, w, b), rtol=1e-5
+    )
 
 
 async def test_not_ready_before_the_models_load() -> None:
@@ -158,6 +162,10 @@ async def test_a_crash_is_a_500_and_the_next_request_is_served(
     assert crashed.status_code == 500
     assert crashed.json()["error"] == "internal error: RuntimeError: injected"
     assert ok.status_code == 200
+    _, w, b = linear_softmax(30, 2, 0)
+    np.testing.assert_allclose(
+        ok.json()["outputs"]["probabilities"], reference(ROWS, w, b), rtol=1e-5
+    )
     assert front.seen == [(PREDICT, 500), (PREDICT, 200)]
 
 
@@ -174,3 +182,16 @@ async def test_a_request_past_the_deadline_gets_a_504(
         response = await client.post("/predict", json={"inputs": {"features": ROWS.tolist()}})
     assert response.status_code == 504
     assert "not answered within 0.2 s" in response.json()["error"]
+
+
+async def test_a_metrics_scrape_first_writes_out_what_was_tallied() -> None:
+    scraped: list[str] = []
+    app = InferenceFront(
+        passed_through, SimpleNamespace(), 5.0, 1 << 20, before_metrics=lambda: scraped.append("x")
+    )
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        other = await client.get("/livez")
+        metrics = await client.get("/metrics")
+    assert other.status_code == metrics.status_code == 418  # both answered behind the front
+    assert scraped == ["x"]

@@ -95,7 +95,7 @@ class Front:
         self.app = InferenceFront(
             behind,
             SimpleNamespace(models=models),
-            on_request=lambda e, s, _: self.seen.append((e, s)),
+            on_request=lambda e, answer, _: self.seen.append((e, answer.status)),
             **settings,
         )
 

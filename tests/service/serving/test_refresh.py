@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -41,15 +42,24 @@ async def test_alias_moves_are_followed_without_failing_a_request(registry: Regi
             seen.append(served.runtime.version)
             await asyncio.sleep(0)
 
+    async def answered_by(version: str) -> None:
+        """Until a client has been answered by `version` (bounded)."""
+        mark = len(seen)
+        deadline = time.monotonic() + 10
+        while version not in seen[mark:]:
+            assert time.monotonic() < deadline, f"no answer from version {version}"
+            await asyncio.sleep(0.001)
+
     clients = [asyncio.ensure_future(client()) for _ in range(8)]
+    await answered_by("1")
     for seed in (1, 2, 3):
         publish_linear(registry, seed=seed)  # publishes and promotes
         [result] = await refresher.refresh()
         assert result.new == str(seed + 1) and result.error is None
-        await asyncio.sleep(0.02)
+        await answered_by(str(seed + 1))
     registry.rollback("tabular")
     assert [r.new for r in await refresher.refresh()] == ["3"]
-    await asyncio.sleep(0.02)
+    await answered_by("3")
     stop.set()
     await asyncio.gather(*clients)  # would raise if any request failed
     assert set(seen) == {"1", "2", "3", "4"}

@@ -103,7 +103,11 @@ def test_int_data_is_cast_to_the_model_dtype(client: TestClient) -> None:
     response = client.post(
         "/v2/models/tabular/infer", json=infer_body(list(range(30)), [1, 30], "INT64")
     )
-    assert response.status_code == 200
+    assert response.status_code == 200, response.text
+    [out] = response.json()["outputs"]
+    _, w, b = linear_softmax(30, 2, 0)
+    want = reference(np.arange(30, dtype=np.float32)[None], w, b)
+    np.testing.assert_allclose(np.array(out["data"]).reshape(1, 2), want, rtol=1e-5, atol=1e-6)
 
 
 def test_malformed_json_and_unknown_model(client: TestClient) -> None:

@@ -159,7 +159,12 @@ def test_binary_input_json_output_and_per_output_choice(client: TestClient) -> N
     )
     response = client.post("/v2/models/tabular/infer", content=content, headers=headers)
     assert response.status_code == 200 and HEADER not in response.headers
-    assert len(response.json()["outputs"][0]["data"]) == 4
+    [out] = response.json()["outputs"]
+    assert out["shape"] == [2, 2] and out["datatype"] == "FP32"
+    _, w, b = linear_softmax(30, 2, 1)
+    np.testing.assert_allclose(
+        np.array(out["data"]).reshape(2, 2), reference(x, w, b), rtol=1e-5, atol=1e-6
+    )
 
 
 @pytest.mark.parametrize(
