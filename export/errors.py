@@ -50,3 +50,9 @@ class Locked(ExportError):
         super().__init__(message)
         self.path = path
         self.pid = pid
+
+
+class NoDriftReference(ExportError):
+    """A version published without reference statistics: its drift cannot be measured."""
+
+    status = HTTPStatus.CONFLICT
