@@ -54,14 +54,28 @@ def retrain(
     target: Annotated[str | None, typer.Option(help="Label column, if not recorded.")] = None,
     base: Annotated[Path | None, typer.Option(help="Replace the champion's base data.")] = None,
     force: Annotated[bool, typer.Option(help="Retrain even if the drops are unchanged.")] = False,
+    when_drift: Annotated[
+        bool,
+        typer.Option(
+            help="Retrain only if the fresh rows (or the champion's predictions on them) "
+            "drifted from the champion's reference statistics."
+        ),
+    ] = False,
+    drift_threshold: Annotated[
+        float, typer.Option(min=0.0, help="With --when-drift: the PSI that counts as drift.")
+    ] = 0.2,
     as_json: Annotated[bool, typer.Option("--json", help="Print each decision as JSON.")] = False,
 ) -> None:
     """Train a challenger on the base data plus fresh drops; promote it to `production` if it
     is not worse than the champion on a fresh holdout by more than --tolerance, else point
     `staging` at it. Every decision goes to <registry>/<model>/audit.jsonl.
 
+    With --when-drift, a run whose fresh rows show no feature (and no prediction) with a
+    PSI of --drift-threshold or more against the champion's reference is skipped.
+
     Exit status: 0 when a run promoted, kept the challenger as staging or skipped
-    (unchanged data); 75 when another retrain of the model holds its lock; 1 on errors.
+    (unchanged data, or no drift); 75 when another retrain of the model holds its lock;
+    1 on errors.
     """
     from export.registry import Registry
     from training.retrain.schedule import parse_duration
@@ -82,6 +96,7 @@ def retrain(
             epochs=epochs, holdout=holdout, holdout_fraction=holdout_fraction,
             recipe=recipe, target=target, base=base, force=force,
             progress=interval is None and not as_json and sys.stdout.isatty(),
+            when_drift=drift_threshold if when_drift else None,
         )  # fmt: skip
         show(decision, as_json)
 
@@ -132,6 +147,8 @@ def show(decision: Decision, as_json: bool) -> None:
         console.print(f"{stamp} {decision.model}: [bold]skipped[/bold]: {decision.reason}")
         return
     rows = decision.rows
+    if decision.drift:
+        console.print(f"{stamp} {decision.model}: {decision.drift.get('reason', '')}")
     console.print(
         f"{stamp} {decision.model}: {len(decision.drops)} drop(s), {rows['fresh']} fresh rows; "
         f"holdout {rows['holdout']} rows ({decision.holdout['source']}); "
