@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 
 EXIT_ERROR = 1
-OUR_PACKAGES = frozenset({"export", "training", "service"})
+OUR_PACKAGES = frozenset({"export", "training", "service", "ferry"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -1,0 +1,77 @@
+"""`ferry drift MODEL --data FILE`: how far a data set has moved from what the version was
+trained on, feature by feature, with PNG histograms of the drifted features."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+
+from ferry.options import DEFAULT_REGISTRY, RegistryOption
+
+if TYPE_CHECKING:
+    from export.drift import DriftReport, Reference
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+
+def drift(
+    model: Annotated[str, typer.Argument(help="name, name:version or name@alias")],
+    data: Annotated[Path, typer.Option(help="CSV or Parquet file, or a folder of them.")],
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    threshold: Annotated[
+        float, typer.Option(min=0.0, help="PSI at or above which a feature has drifted.")
+    ] = 0.2,
+    plots: Annotated[
+        Path, typer.Option(help="Folder for the PNG histograms of the drifted features.")
+    ] = Path("drift-report"),
+    text_col: Annotated[str, typer.Option(help="Text models: the column of texts.")] = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Run the version over the rows of --data and compare every input feature and the
+    predictions with the reference statistics in its manifest: PSI over the reference's
+    bins, KS and Wasserstein-1 (in reference standard deviations) for numeric features."""
+    from export.drift import compare, reference_of
+    from export.registry import Registry
+    from ferry.drift.data import observe_file
+    from service.runtime import ModelRuntime
+    from service.settings import RuntimeSettings
+
+    artifact = Registry(registry).get(model)
+    manifest = artifact.manifest
+    reference = reference_of(manifest)
+    settings = RuntimeSettings(providers=["CPUExecutionProvider"])
+    runtime = ModelRuntime.load(artifact, settings, warm_up=False)
+    observed = observe_file(runtime, reference, data, text_col)
+    report = compare(reference, observed.features, threshold=threshold)
+    if as_json:
+        print(json.dumps({"model": manifest.name, "version": manifest.version,
+                          "skipped_rows": observed.skipped, **report.to_dict()}))  # fmt: skip
+    else:
+        _show(report, f"{manifest.name}:{manifest.version}", data, observed.skipped)
+    if report.drifted:
+        _plots(reference, report, plots, data)
+
+
+def _show(report: DriftReport, label: str, data: Path, skipped: int) -> None:
+    from ferry.drift.show import report_table
+
+    console.print(report_table(report, f"drift of {data.name} against {label}"))
+    left = f"; {skipped:,} rows could not be scored and are left out" if skipped else ""
+    flagged = [f.name for f in report.features if f.drifted]
+    verdict = f"[red]drifted[/red]: {', '.join(flagged)}" if flagged else "[green]no drift[/green]"
+    console.print(f"{report.rows:,} rows{left}; PSI threshold {report.threshold:g}: {verdict}")
+
+
+def _plots(reference: Reference, report: DriftReport, folder: Path, data: Path) -> None:
+    from ferry.drift.plots import available, write_plots
+
+    if not available():
+        errors.print("no histograms: matplotlib is missing (pip install 'ferry[report]')")
+        return
+    written = write_plots(reference, report, folder, data.name)
+    errors.print(f"histograms of {len(written)} drifted feature(s) in {folder}/")
