@@ -15,10 +15,10 @@ import numpy as np
 import pyarrow as pa
 
 from export.drift import Reference, features_of
-from service.batch.columns import plan_columns
-from service.batch.convert import prepare
-from service.batch.reader import Source
 from service.runtime import ModelRuntime
+from service.scoring.columns import plan_columns
+from service.scoring.convert import prepare
+from service.scoring.reader import Source
 
 CHUNK_ROWS = 4096
 TEXT_CHUNK = 64  # texts a model run: padded to the longest, so keep batches short
