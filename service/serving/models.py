@@ -21,6 +21,7 @@ from service.runtime.settings import RuntimeSettings
 from service.runtime.text.settings import TextSettings
 from service.serving.batcher import BatchHook, BatchTracer, StatsHook
 from service.serving.errors import NotReady, UnknownModel
+from service.serving.monitoring import Monitoring
 from service.serving.served import ModelEntry, ServedModel, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
 
@@ -49,6 +50,7 @@ class ModelSet:
         text: TextSettings | None = None,
         on_stats: StatsHook | None = None,
         tracer: BatchTracer | None = None,
+        monitoring: Monitoring | None = None,
     ) -> None:
         self.registry_settings = registry or RegistrySettings()
         self.runtime_settings = runtime or RuntimeSettings()
@@ -57,6 +59,7 @@ class ModelSet:
         self.on_batch = on_batch
         self.on_stats = on_stats  # metrics of every batch (service.serving.metrics)
         self.tracer = tracer  # spans of every batch, when tracing (service.serving.tracing)
+        self.monitoring = monitoring  # drift and the prediction log; None: neither
         self.registry = Registry(self.registry_settings.registry)
         self.entries: dict[str, ModelEntry] = {}
         self.errors: dict[str, str] = {}
@@ -129,6 +132,7 @@ class ModelSet:
             self.on_batch,
             self.on_stats,
             self.tracer,
+            self.monitoring,
         )
 
     async def update(self, name: str, target: Target) -> ModelEntry:
@@ -149,6 +153,8 @@ class ModelSet:
             return
         for version, served in old.versions.items():
             if fresh.versions.get(version) is not served:
+                if self.monitoring is not None:
+                    self.monitoring.forget(served.runtime)
                 task = asyncio.get_running_loop().create_task(served.batcher.close())
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)
