@@ -3,6 +3,9 @@ was trained on, measured against the reference statistics in the champion's mani
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -10,6 +13,7 @@ import numpy as np
 
 from export.drift import DriftReport, drift_of, reference_of
 from export.errors import NoDriftReference
+from export.reference import check_name
 from export.registry import Artifact
 from training.data import Table
 from training.errors import RetrainError
@@ -75,3 +79,38 @@ def drift_in_rows(champion: Artifact, fresh: Table, threshold: float) -> DriftCh
     inputs, outputs = run_graph(champion, np.asarray(fresh.X))
     report = drift_of(reference, inputs, outputs, threshold)
     return check_report(report, threshold, "the drops", manifest.version)
+
+
+def drift_from_service(url: str, model: str, threshold: float, timeout: float = 10.0) -> DriftCheck:
+    """The drift a running service measured on what it served (`GET URL/v2/models/MODEL/drift`):
+    every feature whose PSI is `threshold` or more, once its window has rows enough."""
+    if not url.startswith(("http://", "https://")):
+        raise RetrainError(f"--drift-from {url!r}: expected the service's http(s):// address")
+    endpoint = f"{url.rstrip('/')}/v2/models/{check_name(model)}/drift"
+    body = _get_json(endpoint, timeout)
+    try:
+        version = str(body["model_version"])
+        rows, enough = int(body["rows"]), bool(body["enough_rows"])
+        psi = {str(f["name"]): float(f["psi"]) for f in body["features"] if f["psi"] is not None}
+    except (KeyError, TypeError, ValueError) as err:
+        raise RetrainError(f"{endpoint}: not a drift report ({err})") from err
+    drifted = {name: round(v, 4) for name, v in psi.items() if v >= threshold} if enough else {}
+    worst = max(psi, key=lambda name: psi[name], default="")
+    source = f"{endpoint} ({'window' if enough else 'window still filling'})"
+    return DriftCheck(
+        source, version, rows, threshold, drifted, worst, round(psi.get(worst, 0.0), 4)
+    )
+
+
+def _get_json(endpoint: str, timeout: float) -> dict[str, Any]:
+    try:
+        with urllib.request.urlopen(endpoint, timeout=timeout) as response:
+            data = json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        detail = err.read().decode(errors="replace")[:500]
+        raise RetrainError(f"{endpoint} answered {err.code}: {detail}") from err
+    except (urllib.error.URLError, OSError, ValueError) as err:
+        raise RetrainError(f"cannot read the drift report at {endpoint}: {err}") from err
+    if not isinstance(data, dict):
+        raise RetrainError(f"{endpoint}: not a drift report (got {type(data).__name__})")
+    return data

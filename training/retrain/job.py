@@ -16,7 +16,7 @@ from training.loop import TrainConfig
 from training.recipes import Trained, get_recipe
 from training.retrain import faults
 from training.retrain.decision import SKIPPED, Decision, commit, judge, recover
-from training.retrain.drift import DriftCheck, drift_in_rows
+from training.retrain.drift import DriftCheck, drift_from_service, drift_in_rows
 from training.retrain.drops import Drop, fingerprint, read_drops
 from training.retrain.evaluate import evaluate, primary_metric_for
 from training.retrain.holdout import Prepared, concat, encode, prepare
@@ -44,6 +44,7 @@ def retrain(
     force: bool = False,
     progress: bool = False,
     when_drift: float | None = None,
+    drift_from: str | None = None,
 ) -> Decision:
     """Train a challenger on the base data plus the drops in `data`, publish it, score it and
     the champion (`production`) on the same fresh holdout, and move `production` to it
@@ -57,7 +58,8 @@ def retrain(
 
     With `when_drift` (a PSI threshold) the run also skips unless some feature of the fresh
     rows, or the champion's predictions on them, drifted that far from the champion's
-    reference statistics.
+    reference statistics; with `drift_from` (a service's URL) the drift is the one that
+    service measured on what it served instead.
     """
     check_name(model_name)
     if tolerance < 0 or not 0 < holdout_fraction < 1:
@@ -85,7 +87,7 @@ def retrain(
             return Decision(model_name, SKIPPED, reason, data_fingerprint=facts["data_fingerprint"])
         check = None
         if when_drift is not None:
-            check = _drift(registry, model_name, schema, drops, when_drift)
+            check = _drift(registry, model_name, schema, drops, when_drift, drift_from)
             if check is not None and not check.observed:
                 return Decision(
                     model_name, SKIPPED, check.reason(),
@@ -171,10 +173,18 @@ def _unchanged(registry: Registry, name: str, facts: dict[str, str]) -> Decision
 
 
 def _drift(
-    registry: Registry, name: str, schema: Schema, drops: list[Drop], threshold: float
+    registry: Registry,
+    name: str,
+    schema: Schema,
+    drops: list[Drop],
+    threshold: float,
+    service: str | None = None,
 ) -> DriftCheck | None:
-    """The drift of the drops the template version has not seen (all, if it saw them all);
-    None for a model with no version yet: its first version is trained regardless."""
+    """The drift `service` measured, else that of the drops the template version has not
+    seen (all, if it saw them all); None for a model with no version yet: its first version
+    is trained regardless."""
+    if service is not None:
+        return drift_from_service(service, name, threshold)
     if schema.version is None:
         log.info("%s: no version yet to measure drift against; training the first", name)
         return None
