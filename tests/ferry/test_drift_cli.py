@@ -103,3 +103,25 @@ def test_a_version_without_reference_statistics_is_refused(
     assert "old:1 has no reference statistics" in output.replace("\n", " ")
     code, output = drift(registry, "tab", "--data", str(tmp_path / "missing.csv"))
     assert code == 1 and "missing.csv" in output
+
+
+def test_the_prediction_log_is_read_per_version(registry: Registry, tmp_path: Path) -> None:
+    from service.serving.monitoring import PredictionLogSettings
+    from service.serving.monitoring.predlog.log import PredictionLog
+
+    log = PredictionLog(PredictionLogSettings(prediction_log_dir=tmp_path / "log"))
+    values = rows(600, 4).astype(np.float32)
+    values[:, 0] += 1.0  # +1 sigma of f0
+    features = ("f0", "f1", "f2", "f3")
+    for i in range(0, 600, 20):
+        batch = values[i : i + 20]
+        log.offer(f"r{i}", "tab", "1", {"features": batch}, {"probabilities": batch[:, :2]},
+                  features)  # fmt: skip
+    log.close()
+    code, output = drift(registry, "tab", "--log", str(tmp_path / "log"), "--plots",
+                         str(tmp_path / "p"))  # fmt: skip
+    assert code == 0, output
+    assert "drift of the prediction log against tab:1" in output
+    assert "600 rows" in output and "drifted: f0" in output.replace("\n", " ")
+    code, output = drift(registry, "tab:1", "--log", str(tmp_path / "nothing"))
+    assert code == 2 and "holds no requests of tab:1" in output
