@@ -1,16 +1,16 @@
 """Drift of every served version, computed on a thread of its own, off the request path.
 
 The batcher runs each version's model through `observed`, which puts the batch's
-inputs and outputs on a bounded queue and returns at once; a full queue drops the
-batch and counts its rows. The monitoring thread joins what queued, turns it into
-features, adds them to the version's sliding window and, every `drift_report_s`,
-recomputes the report of each version that served rows since, for the gauges.
+inputs and outputs in a bounded inbox and returns at once; a full inbox drops the
+batch and counts its rows. Every `drift_poll_s` the monitoring thread takes what
+queued, joins it, turns it into features, adds them to the version's sliding window
+and, every `drift_report_s`, recomputes the report of each version that served rows
+since, for the gauges.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
 import threading
 import time
 from collections import Counter, defaultdict
@@ -20,6 +20,7 @@ from export.drift import DriftReport, Monitor
 from export.errors import ManifestError, NoDriftReference
 from export.manifest import Manifest
 from service.serving.monitoring.batches import Pair, joined
+from service.serving.monitoring.inbox import Inbox
 from service.serving.monitoring.observe import Arrays, Observer
 from service.serving.monitoring.settings import DriftSettings
 
@@ -28,8 +29,6 @@ Key = tuple[str, str]  # model, version
 OnReport = Callable[[str, str, DriftReport], None]
 OnDrop = Callable[[str, str, int], None]
 Batch = tuple[Key, Arrays, Arrays]
-MAX_TAKE = 4096  # batches joined per pass, so one pass stays short
-_STOP = object()  # queued by `close`: drain what came before, then end the thread
 
 
 class DriftMonitors:
@@ -47,8 +46,7 @@ class DriftMonitors:
         self.dropped: Counter[Key] = Counter()  # rows never watched: queue full or failed
         self._monitors: dict[Key, Monitor] = {}
         self._without: dict[Key, str] = {}  # versions served with no reference: why
-        # batches, and the control items of `flush` (an Event) and `close` (_STOP)
-        self._queue: queue.Queue[Batch | object] = queue.Queue(self.settings.drift_queue_batches)
+        self._inbox: Inbox[Batch] = Inbox(self.settings.drift_queue_batches)
         self._fresh: set[Key] = set()  # served rows since their last report
         self._lock = threading.Lock()
         self._drops = threading.Lock()
@@ -80,10 +78,8 @@ class DriftMonitors:
             self._fresh.discard((model, version))
 
     def offer(self, key: Key, inputs: Arrays, outputs: Arrays) -> None:
-        """Queue a batch without waiting; a full queue drops it and counts its rows."""
-        try:
-            self._queue.put_nowait((key, inputs, outputs))
-        except queue.Full:
+        """Queue a batch without waiting; a full inbox drops it and counts its rows."""
+        if not self._inbox.put((key, inputs, outputs)):
             self._drop(key, _rows(outputs))
 
     def report(self, model: str, version: str) -> DriftReport:
@@ -107,22 +103,14 @@ class DriftMonitors:
         False if that took longer than `timeout`."""
         if self._thread is None:
             return True
-        done = threading.Event()
-        try:
-            self._queue.put(done, timeout=timeout)
-        except queue.Full:
-            return False
-        return done.wait(timeout)
+        return self._inbox.control().done.wait(timeout)
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread once what is queued is in the windows."""
         thread = self._thread
         if thread is None:
             return
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
-            return  # a daemon thread: it ends with the process
+        self._inbox.control(stop=True)
         thread.join(timeout)
         self._thread = None
 
@@ -135,34 +123,16 @@ class DriftMonitors:
     def _run(self) -> None:
         next_report = time.monotonic() + self.settings.drift_report_s
         while True:
-            batches, controls = self._take(max(0.0, next_report - time.monotonic()))
+            batches, controls = self._inbox.take(self.settings.drift_poll_s)
             self._add(batches)
-            for control in controls:
-                if isinstance(control, threading.Event):
-                    control.set()
-            if time.monotonic() >= next_report or _STOP in controls:
+            stop = any(c.stop for c in controls)
+            if time.monotonic() >= next_report or stop:
                 self._publish()
                 next_report = time.monotonic() + self.settings.drift_report_s
-            if _STOP in controls:
+            for control in controls:
+                control.done.set()
+            if stop:
                 return
-
-    def _take(self, wait: float) -> tuple[list[Batch], list[object]]:
-        """What queued (up to MAX_TAKE batches), waiting up to `wait` s for the first."""
-        batches: list[Batch] = []
-        controls: list[object] = []
-        try:
-            item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
-            while True:
-                if isinstance(item, tuple):
-                    batches.append(item)
-                else:
-                    controls.append(item)
-                if len(batches) >= MAX_TAKE:
-                    break
-                item = self._queue.get_nowait()
-        except queue.Empty:
-            pass
-        return batches, controls
 
     def _add(self, batches: list[Batch]) -> None:
         by_key: dict[Key, list[Pair]] = defaultdict(list)

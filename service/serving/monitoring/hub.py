@@ -8,6 +8,7 @@ the log unless `FERRY_PREDICTION_LOG_DIR` names a folder.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from typing import Any
 
@@ -44,6 +45,9 @@ class Monitoring:
                 on_report=gauges.update if gauges else None,
                 on_drop=gauges.drop if gauges else None,
             )
+        self._id_prefix = uuid.uuid4().hex[:16]
+        self._ids = itertools.count()  # next() is atomic under the GIL
+        self._features: dict[tuple[str, str], tuple[str, ...]] = {}
         self.log: PredictionLog | None = None
         if prediction_log.prediction_log_dir is not None:
             self.log = PredictionLog(prediction_log, on_count=gauges.logged if gauges else None)
@@ -81,7 +85,8 @@ class Monitoring:
             return None
         if given and len(given) <= MAX_REQUEST_ID and given.isprintable():
             return given
-        return uuid.uuid4().hex
+        # a random prefix per process and a counter: unique like a uuid4, a tenth the cost
+        return f"{self._id_prefix}{next(self._ids):08x}"
 
     def record(
         self, request_id: str | None, runtime: ModelRuntime, inputs: Arrays, outputs: Arrays
@@ -89,7 +94,10 @@ class Monitoring:
         """Log one answered request, if the log is on and it is sampled."""
         if self.log is None or request_id is None or not self.log.sampled():
             return
-        features = tuple(runtime.manifest.features)
+        key = (runtime.name, runtime.version)  # a version's features never change
+        features = self._features.get(key)
+        if features is None:
+            features = self._features[key] = tuple(runtime.manifest.features)
         self.log.offer(request_id, runtime.name, runtime.version, inputs, outputs, features)
 
     def status(self) -> dict[str, Any]:

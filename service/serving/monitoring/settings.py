@@ -25,7 +25,9 @@ class DriftSettings(BaseSettings):
     drift_threshold: float = Field(default=0.2, ge=0)
     # Batches waiting for the monitoring thread; beyond it they are dropped and counted,
     # so a slow monitor never holds up a request.
-    drift_queue_batches: int = Field(default=1024, ge=1)
+    drift_queue_batches: int = Field(default=16384, ge=1)
+    # How often the monitoring thread takes what queued (all of it at once).
+    drift_poll_s: float = Field(default=0.25, gt=0)
     # How often the gauges are recomputed for versions that served rows since.
     drift_report_s: float = Field(default=10.0, gt=0)
 
@@ -42,7 +44,7 @@ class PredictionLogSettings(BaseSettings):
     # Share of requests logged (each with all its rows).
     prediction_log_sample: float = Field(default=1.0, gt=0, le=1)
     # Requests waiting for the writer; beyond it they are dropped and counted.
-    prediction_log_queue: int = Field(default=10_000, ge=1)
+    prediction_log_queue: int = Field(default=20_000, ge=1)
     # A file is closed (and a new one begun) after this many rows or seconds.
     prediction_log_file_rows: int = Field(default=100_000, ge=1)
     prediction_log_file_s: float = Field(default=300.0, gt=0)

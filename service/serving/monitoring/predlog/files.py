@@ -93,6 +93,10 @@ class LogFiles:
             whole += self._close(key)
         return whole
 
+    def open_records(self) -> int:
+        """Records in files not yet closed."""
+        return sum(f.records for f in self._open.values())
+
     def room(self, model: str, version: str) -> int:
         """Rows the version's current file takes before it is closed."""
         current = self._open.get((model, version))

@@ -1,7 +1,7 @@
 """The prediction log: sampled, bounded, asynchronous, never in a request's way.
 
-`offer` decides the sample and puts the request on a bounded queue (a full queue
-drops it and counts it); a writer thread groups what queued by model version,
+`offer` puts a sampled request in a bounded inbox (a full inbox drops it and counts
+it); every `POLL_S` a writer thread takes what queued, groups it by model version,
 writes row groups to rotating Parquet files (`files`), and counts every record as
 written, dropped (queue or folder full) or failed (folder unwritable). A folder
 that cannot be written is logged (once a minute at most) and retried; serving
@@ -11,7 +11,6 @@ never sees the error.
 from __future__ import annotations
 
 import logging
-import queue
 import random
 import threading
 import time
@@ -19,17 +18,26 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
+from service.serving.monitoring.inbox import Inbox
 from service.serving.monitoring.predlog.files import FolderFull, LogFiles, LostRecords
-from service.serving.monitoring.predlog.records import Arrays, Record, to_table
+from service.serving.monitoring.predlog.records import (
+    Arrays,
+    Record,
+    from_raw,
+    make_record,
+    to_table,
+)
 from service.serving.monitoring.settings import PredictionLogSettings
 
 log = logging.getLogger("ferry.service")
 WRITTEN, DROPPED, FAILED = "written", "dropped", "failed"
 FLUSH_ROWS = 4096  # rows of one version buffered before they become a row group
 FLUSH_S = 1.0  # ... or this long after the first of them arrived
+POLL_S = 0.25  # how often the writer takes what queued
 COMPLAIN_S = 60.0
 OnCount = Callable[[str, int], None]
-_STOP = object()
 
 
 class PredictionLog:
@@ -43,7 +51,8 @@ class PredictionLog:
         self.on_count = on_count
         self.counts: Counter[str] = Counter()
         self.last_error = ""
-        self._queue: queue.Queue[Record | object] = queue.Queue(settings.prediction_log_queue)
+        self._inbox: Inbox[tuple[Any, ...]] = Inbox(settings.prediction_log_queue)
+        self.open_records = 0  # written into files not yet closed (not yet "written")
         self._count_lock = threading.Lock()
         self._complained = 0.0
         self._thread = threading.Thread(target=self._run, name="ferry-prediction-log", daemon=True)
@@ -63,28 +72,21 @@ class PredictionLog:
         outputs: Arrays,
         features: tuple[str, ...] = (),
     ) -> None:
-        """Queue one request's record without waiting; drop and count it if the queue is full."""
-        record = Record(request_id, time.time(), model, version, inputs, outputs, features)
-        try:
-            self._queue.put_nowait(record)
-        except queue.Full:
+        """Queue one request's record without waiting; drop and count it if the inbox is full.
+
+        Only a plain tuple here (the writer makes it a `Record`): this runs per request."""
+        raw = (request_id, time.time(), model, version, tuple(inputs.items()),
+               tuple(outputs.items()), features)  # fmt: skip
+        if not self._inbox.put(raw):
             self._count(DROPPED, 1)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write (and close into whole files) everything queued before the call."""
-        done = threading.Event()
-        try:
-            self._queue.put(done, timeout=timeout)
-        except queue.Full:
-            return False
-        return done.wait(timeout)
+        return self._inbox.control().done.wait(timeout)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued, close every file, stop the thread."""
-        try:
-            self._queue.put(_STOP, timeout=timeout)
-        except queue.Full:
-            return
+        self._inbox.control(stop=True)
         self._thread.join(timeout)
 
     def status(self) -> dict[str, Any]:
@@ -92,11 +94,13 @@ class PredictionLog:
             "folder": str(self.folder),
             "sample": self.settings.prediction_log_sample,
             "records": dict(self.counts),
+            "in_open_files": self.open_records,
             "last_error": self.last_error,
         }
 
     # --- the writer thread ------------------------------------------------------------
     def _run(self) -> None:
+        _warm()
         s = self.settings
         files = LogFiles(
             self.folder,
@@ -106,38 +110,40 @@ class PredictionLog:
         )
         buffers: dict[tuple[str, str], list[Record]] = defaultdict(list)
         first_at: dict[tuple[str, str], float] = {}
+        rows: dict[tuple[str, str], int] = defaultdict(int)
         while True:
-            try:
-                item = self._queue.get(timeout=FLUSH_S)
-            except queue.Empty:
-                item = None
-            if isinstance(item, Record):
-                key = (item.model, item.version)
-                buffers[key].append(item)
+            raws, controls = self._inbox.take(POLL_S)
+            for record in map(from_raw, raws):
+                key = (record.model, record.version)
+                buffers[key].append(record)
+                rows[key] += record.rows
                 first_at.setdefault(key, time.monotonic())
-                if sum(r.rows for r in buffers[key]) < FLUSH_ROWS and not self._queue.empty():
-                    continue
-            now = time.monotonic()
-            ending = item is _STOP or isinstance(item, threading.Event)
+            now, ending = time.monotonic(), bool(controls)
             for key in list(buffers):
-                if ending or now - first_at[key] >= FLUSH_S or _rows(buffers[key]) >= FLUSH_ROWS:
+                if ending or now - first_at[key] >= FLUSH_S or rows[key] >= FLUSH_ROWS:
                     self._write(files, buffers.pop(key))
                     first_at.pop(key)
+                    rows.pop(key)
             self._closing(files.close if ending else files.rotate)
-            if isinstance(item, threading.Event):
-                item.set()
-            if item is _STOP:
+            self.open_records = files.open_records()
+            for control in controls:
+                control.done.set()
+            if any(c.stop for c in controls):
                 return
 
     def _write(self, files: LogFiles, records: list[Record]) -> None:
         """Write the records in chunks that each fill the current file, so a file closes
         at `file_rows` rows (or just past it: a request's rows are never split)."""
         chunk: list[Record] = []
+        rows = 0
+        room = files.room(records[0].model, records[0].version)
         for record in records:
             chunk.append(record)
-            if _rows(chunk) >= files.room(record.model, record.version):
+            rows += record.rows
+            if rows >= room:
                 self._write_chunk(files, chunk)
-                chunk = []
+                chunk, rows = [], 0
+                room = files.room(record.model, record.version)
         if chunk:
             self._write_chunk(files, chunk)
 
@@ -182,5 +188,11 @@ class PredictionLog:
             log.error("%s (records are counted as dropped or failed; serving goes on)", message)
 
 
-def _rows(records: list[Record]) -> int:
-    return sum(r.rows for r in records)
+def _warm() -> None:
+    """Build one table before any request comes: Arrow loads its compute functions (and
+    looks for pandas) on first use, a second or more of one-off work that would
+    otherwise land on the first requests logged."""
+    try:
+        to_table([make_record("", 0.0, "", "", {"x": np.zeros((1, 1))}, {"y": np.zeros(1)})])
+    except Exception as err:  # the first real write reports any real problem
+        log.debug("prediction log warm-up: %s", err)

@@ -9,57 +9,90 @@ request), `time` (UTC), `model` and `version`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
 
 Arrays = dict[str, np.ndarray]
+Named = tuple[tuple[str, np.ndarray], ...]  # (name, array) pairs
 REQUEST_ID, ROW, TIME, MODEL, VERSION = "request_id", "row", "time", "model", "version"
 OUTPUT = "output."
+UTC_MICROS = pa.timestamp("us", tz="UTC")
 
 
-@dataclass(frozen=True)
-class Record:
-    """One request: who answered it, when, what came in and what went out."""
+class Record(NamedTuple):
+    """One request: who answered it, when, what came in and what went out.
+
+    Only tuples, strings, numbers and (non-object) arrays: the garbage collector stops
+    tracking such a tuple at its first pass, so thousands of records waiting for the
+    writer do not make every later collection of a busy server longer (as dicts did:
+    measured +40 us a request in collections alone)."""
 
     request_id: str
     time: float  # seconds since the epoch
     model: str
     version: str
-    inputs: Arrays
-    outputs: Arrays
-    features: tuple[str, ...] = ()  # the model's feature names, for a tabular input
+    inputs: Named
+    outputs: Named
+    features: tuple[str, ...]  # the model's feature names, for a tabular input
+    rows: int  # the request's rows
 
-    @property
-    def rows(self) -> int:
-        return len(next(iter(self.outputs.values())))
+
+def from_raw(raw: tuple[Any, ...]) -> Record:
+    """A record from what `PredictionLog.offer` queued: (request_id, time, model, version,
+    input pairs, output pairs, features)."""
+    request_id, at, model, version, inputs, outputs, features = raw
+    rows = len(outputs[0][1]) if outputs else 0
+    return Record(request_id, at, model, version, inputs, outputs, features, rows)
+
+
+def make_record(
+    request_id: str,
+    time: float,
+    model: str,
+    version: str,
+    inputs: Arrays,
+    outputs: Arrays,
+    features: tuple[str, ...] = (),
+) -> Record:
+    """A record of one request's named inputs and outputs."""
+    pairs = tuple(outputs.items())
+    rows = len(pairs[0][1]) if pairs else 0
+    return Record(request_id, time, model, version, tuple(inputs.items()), pairs, features, rows)
 
 
 def to_table(records: list[Record]) -> pa.Table:
     """The records (of one model version) as one table, rows in request order."""
     rows = [r.rows for r in records]
     first = records[0]
+    ids = pa.array([r.request_id for r in records], pa.string())
+    if max(rows) == 1:  # the usual request: one row
+        row = np.zeros(len(records), dtype=np.int32)
+    else:
+        ids = ids.take(pa.array(np.repeat(np.arange(len(records)), rows)))
+        row = np.concatenate([np.arange(n, dtype=np.int32) for n in rows])
     columns: dict[str, pa.Array] = {
-        REQUEST_ID: pa.array(np.repeat([r.request_id for r in records], rows)),
-        ROW: pa.array(np.concatenate([np.arange(n, dtype=np.int32) for n in rows])),
-        TIME: pa.array(_microseconds([r.time for r in records], rows)).cast(
-            pa.timestamp("us", tz="UTC")
-        ),
+        REQUEST_ID: ids,
+        ROW: pa.array(row),
+        TIME: _timestamps([r.time for r in records], rows),
         MODEL: pa.array([first.model] * sum(rows)),
         VERSION: pa.array([first.version] * sum(rows)),
     }
-    for name in first.inputs:
-        values = np.concatenate([r.inputs[name] for r in records])
+    for i, (name, _) in enumerate(first.inputs):
+        values = np.concatenate([r.inputs[i][1] for r in records])
         columns.update(_input_columns(name, values, first.features, len(first.inputs)))
-    for name in first.outputs:
-        values = np.concatenate([r.outputs[name] for r in records])
+    for i, (name, _) in enumerate(first.outputs):
+        values = np.concatenate([r.outputs[i][1] for r in records])
         columns[OUTPUT + name] = _column(values)
     return pa.table(columns)
 
 
-def _microseconds(times: list[float], rows: list[int]) -> np.ndarray:
-    return (np.repeat(times, rows) * 1e6).astype(np.int64)
+def _timestamps(times: list[float], rows: list[int]) -> pa.Array:
+    """UTC timestamps in microseconds, built from their buffer: Arrow's casts to a zoned
+    timestamp import pandas (3 s, and not in the serving image's needs)."""
+    micros = (np.repeat(times, rows) * 1e6).astype(np.int64)
+    return pa.Array.from_buffers(UTC_MICROS, len(micros), [None, pa.py_buffer(micros)])
 
 
 def _input_columns(

@@ -48,7 +48,8 @@ def test_requests_are_logged_with_their_ids_inputs_and_outputs(
     assert answer.status_code == 200 and answer.headers["x-request-id"] == "v2-1"
     anonymous = client.post("/predict", json={"model": "tab", "inputs": {"features": [[0] * 4]}})
     generated = anonymous.headers["x-request-id"]
-    assert len(generated) == 32
+    second = anonymous_again(client)
+    assert len(generated) == 24 and second != generated
 
     watched: Monitoring = client.app_state.models.monitoring
     assert watched.log is not None and watched.log.flush()
@@ -61,13 +62,19 @@ def test_requests_are_logged_with_their_ids_inputs_and_outputs(
         ("order-17", 2),
         ("v2-1", 0),
         (generated, 0),
+        (second, 0),
     ]
     assert [table[1][f"f{i}"] for i in range(4)] == rows[1].tolist()  # columns of a drop
     expected = typed.json()["outputs"]["probabilities"][2]
     assert table[2]["output.probabilities"] == pytest.approx(expected)
     assert {r["model"] for r in table} == {"tab"} and {r["version"] for r in table} == {"1"}
     assert table[0]["time"].tzinfo is not None
-    assert watched.log.counts == {"written": 3}
+    assert watched.log.counts == {"written": 4}
+
+
+def anonymous_again(client: TestClient) -> str:
+    body = {"model": "tab", "inputs": {"features": [[0] * 4]}}
+    return str(client.post("/predict", json=body).headers["x-request-id"])
 
 
 def test_a_text_model_logs_its_texts(registry: Registry, tmp_path: Path) -> None:
