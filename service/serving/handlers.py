@@ -192,13 +192,28 @@ async def v2_infer(
     log (if on) records it under `request_id`, else the request's `id`, else a new id."""
     served, request, results = await v2_results(models, name, version, body, binary)
     content, media, headers = encode_response(served.runtime, results, request)
-    if models.monitoring is not None:
-        given = request_id or (str(request.id) if request.id is not None else None)
-        rid = models.monitoring.request_id(given)
-        if rid is not None:
-            models.monitoring.record(rid, served.runtime, request.arrays, results)
-            headers = {**headers, REQUEST_ID_HEADER: rid}
+    rid = record_v2(models, served, request, results, request_id)
+    if rid is not None:
+        headers = {**headers, REQUEST_ID_HEADER: rid}
     return content, media, headers
+
+
+def record_v2(
+    models: ModelSet,
+    served: ServedModel,
+    request: InferenceRequest,
+    results: dict[str, np.ndarray],
+    request_id: str | None = None,
+) -> str | None:
+    """Hand a V2 request (REST or gRPC) to the prediction log, if it is on; the id it is
+    logged under: `request_id`, else the request's `id`, else a new one."""
+    if models.monitoring is None:
+        return None
+    given = request_id or (str(request.id) if request.id is not None else None)
+    rid = models.monitoring.request_id(given)
+    if rid is not None:
+        models.monitoring.record(rid, served.runtime, request.arrays, results)
+    return rid
 
 
 async def v2_results(

@@ -182,3 +182,27 @@ def test_the_log_is_off_unless_a_folder_is_set(registry: Registry) -> None:
         answer = client.post("/predict", json={"model": "tab", "inputs": {"features": [[0] * 4]}})
     assert answer.status_code == 200 and "x-request-id" not in answer.headers
     assert quiet.log is None and quiet.request_id("x") is None
+
+
+@pytest.mark.slow  # starts a gRPC server on 127.0.0.1
+async def test_grpc_requests_are_logged_under_their_id(
+    registry: Registry, monitoring: Monitoring, tmp_path: Path
+) -> None:
+    import tritonclient.grpc.aio as triton
+
+    from tests.service.serving.test_grpc import serve
+
+    served = await serve(model_set(registry, monitoring, models=["tab"]))
+    try:
+        given = triton.InferInput("features", [2, 4], "FP32")
+        given.set_data_from_numpy(reference_rows(2, seed=9).astype(np.float32))
+        await served.client.infer("tab", [given], request_id="grpc-1")
+    finally:
+        await served.client.close()
+        await served.server.stop(0)
+        await served.models.close()
+    assert monitoring.log is not None and monitoring.log.flush()
+    [path] = files(tmp_path / "log")
+    table = pq.read_table(path)
+    assert table.column("request_id").to_pylist() == ["grpc-1", "grpc-1"]
+    assert table.column("row").to_pylist() == [0, 1]
