@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from ferry.commands import bench, data, export, models, predict, retrain, score, serve, train
+from ferry.commands import (
+    bench,
+    data,
+    drift,
+    export,
+    models,
+    predict,
+    retrain,
+    score,
+    serve,
+    train,
+)
 from ferry.errors import friendly
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -16,6 +27,7 @@ app.command("predict")(friendly(predict.predict))
 app.command("score")(friendly(score.score))
 app.add_typer(bench.app, name="bench")
 app.command("retrain")(friendly(retrain.retrain))
+app.command("drift")(friendly(drift.drift))
 app.add_typer(data.app, name="data")
 
 

@@ -18,7 +18,7 @@ from rich.console import Console
 EXIT_ERROR = 1
 EXIT_CONFLICT = 4
 EXIT_LOCKED = 75
-OUR_PACKAGES = frozenset({"export", "training", "service"})
+OUR_PACKAGES = frozenset({"export", "training", "service", "ferry"})
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -20,6 +20,7 @@ from service.runtime.validation import to_arrays
 from service.serving import jsonio
 from service.serving.errors import NotReady, render_error
 from service.serving.models import ModelSet, ServedModel
+from service.serving.monitoring import REQUEST_ID_HEADER, texts_array
 from service.serving.protocol import (
     InferenceRequest,
     encode_response,
@@ -44,27 +45,46 @@ class Answer:
     model: str = ""
 
 
-async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
-    """`POST /predict` from its raw body."""
+async def predict_answer(
+    models: ModelSet | None, raw: bytes, request_id: str | None = None
+) -> Answer:
+    """`POST /predict` from its raw body (and the client's `X-Request-ID`, if any)."""
     try:
-        result = await predict_body(ready(models), jsonio.loads(raw))
+        served_by = ready(models)
+        rid = request_id_for(served_by, request_id)
+        result = await predict_body(served_by, jsonio.loads(raw), rid)
     except Exception as err:  # one bad request must never take the server down
         return error_answer(err, "/predict")
     headers = {CONTENT_TYPE: JSON, VERSION_HEADER: result["model_version"]}
+    if rid is not None:
+        headers[REQUEST_ID_HEADER] = rid
     return Answer(200, jsonio.dumps(result), headers, result["model_name"])
 
 
 async def infer_answer(
-    models: ModelSet | None, name: str, version: str | None, raw: bytes, header: str | None
+    models: ModelSet | None,
+    name: str,
+    version: str | None,
+    raw: bytes,
+    header: str | None,
+    request_id: str | None = None,
 ) -> Answer:
-    """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body and the
-    `Inference-Header-Content-Length` header (binary extension) if any."""
+    """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body, the
+    `Inference-Header-Content-Length` header (binary extension) and `X-Request-ID`, if any."""
     try:
         body, binary = read_body(raw, header)
-        content, media, headers = await v2_infer(ready(models), name, version, body, binary)
+        content, media, headers = await v2_infer(
+            ready(models), name, version, body, binary, request_id
+        )
     except Exception as err:
         return error_answer(err, f"/v2/models/{name}/infer")
     return Answer(200, content, {CONTENT_TYPE: media, **headers}, name)
+
+
+def request_id_for(models: ModelSet, given: str | None) -> str | None:
+    """The id of a request the prediction log may record; None (no work) when it is off."""
+    monitoring = models.monitoring
+    return monitoring.request_id(given) if monitoring is not None else None
 
 
 def error_answer(err: Exception, where: str) -> Answer:
@@ -81,7 +101,9 @@ def ready(models: ModelSet | None) -> ModelSet:
     return models
 
 
-async def predict_body(models: ModelSet, body: Any) -> dict[str, Any]:
+async def predict_body(
+    models: ModelSet, body: Any, request_id: str | None = None
+) -> dict[str, Any]:
     """The typed endpoint's body: `{"inputs": {name: nested list}, "model": name?}`,
     or `{"texts": [...], "model": name?}` for a text model."""
     if not isinstance(body, dict):
@@ -89,20 +111,29 @@ async def predict_body(models: ModelSet, body: Any) -> dict[str, Any]:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise InvalidInput(f"model: expected a model name, got {model!r}")
-    return await predict(models, model, body.get("inputs"), body.get("texts"))
+    return await predict(models, model, body.get("inputs"), body.get("texts"), request_id)
 
 
 async def predict(
-    models: ModelSet, model: str | None, inputs: Any, texts: Any = None
+    models: ModelSet,
+    model: str | None,
+    inputs: Any,
+    texts: Any = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`.
 
     Text models also take `{"texts": [...]}` (the same as `{"inputs": {"text": [...]}}`).
+    With a `request_id`, the answered request goes to the prediction log.
     """
     served = models.get(model)
     max_rows = models.batching.max_rows_per_request
     if served.runtime.text is not None:
-        results = await served.infer_texts(text_payload(served, inputs, texts, max_rows))
+        payload = text_payload(served, inputs, texts, max_rows)
+        results = await served.infer_texts(payload)
+        if request_id is not None and models.monitoring is not None:
+            arrays = {TEXT_INPUT: texts_array(payload)}
+            models.monitoring.record(request_id, served.runtime, arrays, results)
         return typed_response(served, results)
     if texts is not None:
         names = [spec.name for spec in served.runtime.signature.inputs]
@@ -115,6 +146,8 @@ async def predict(
         )
     arrays = to_arrays(inputs, served.runtime.signature, max_rows)
     results = await served.infer(arrays)
+    if request_id is not None and models.monitoring is not None:
+        models.monitoring.record(request_id, served.runtime, arrays, results)
     return typed_response(served, results)
 
 
@@ -148,11 +181,39 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
 
 
 async def v2_infer(
-    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    body: Any,
+    binary: bytes = b"",
+    request_id: str | None = None,
 ) -> tuple[bytes, str, dict[str, str]]:
-    """V2 inference on a framed body: JSON and binary tensors in and out."""
+    """V2 inference on a framed body: JSON and binary tensors in and out. The prediction
+    log (if on) records it under `request_id`, else the request's `id`, else a new id."""
     served, request, results = await v2_results(models, name, version, body, binary)
-    return encode_response(served.runtime, results, request)
+    content, media, headers = encode_response(served.runtime, results, request)
+    rid = record_v2(models, served, request, results, request_id)
+    if rid is not None:
+        headers = {**headers, REQUEST_ID_HEADER: rid}
+    return content, media, headers
+
+
+def record_v2(
+    models: ModelSet,
+    served: ServedModel,
+    request: InferenceRequest,
+    results: dict[str, np.ndarray],
+    request_id: str | None = None,
+) -> str | None:
+    """Hand a V2 request (REST or gRPC) to the prediction log, if it is on; the id it is
+    logged under: `request_id`, else the request's `id`, else a new one."""
+    if models.monitoring is None:
+        return None
+    given = request_id or (str(request.id) if request.id is not None else None)
+    rid = models.monitoring.request_id(given)
+    if rid is not None:
+        models.monitoring.record(rid, served.runtime, request.arrays, results)
+    return rid
 
 
 async def v2_results(
