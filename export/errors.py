@@ -70,3 +70,9 @@ class StorageError(ExportError):
     credentials, a missing bucket, a URL scheme whose fsspec package is not installed."""
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
+class NoDriftReference(ExportError):
+    """A version published without reference statistics: its drift cannot be measured."""
+
+    status = HTTPStatus.CONFLICT

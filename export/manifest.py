@@ -55,6 +55,10 @@ class Manifest:
     # what a card plots, all optional (absent in versions published before it was recorded):
     # learning_curve, confusion_matrix, roc, precision_recall, calibration, parity_cosines
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # reference statistics of the training data and of the predictions on held-out rows
+    # (`export.drift.Reference`); {} for versions published before they were recorded,
+    # which serve as before with no drift measured
+    drift: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT
 
     def to_dict(self) -> dict[str, Any]:

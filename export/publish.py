@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 from torch import nn
 
+from export.drift import build_reference
 from export.errors import ExportError
 from export.manifest import MANIFEST, MODEL_FILE, Manifest, sha256_file
 from export.metadata import write_metadata
@@ -22,7 +23,7 @@ from export.reference import NAME
 from export.registry import Artifact, Registry
 from export.revision import code_revision
 from export.signature import Signature
-from export.verify import DEFAULT_TOLERANCE, check_parity, require_parity
+from export.verify import DEFAULT_TOLERANCE, require_parity, run_parity
 
 
 def publish(
@@ -44,6 +45,7 @@ def publish(
     files: Mapping[str, bytes] | None = None,
     random_rows: int = 1000,
     evaluation: dict[str, Any] | None = None,
+    reference_inputs: dict[str, np.ndarray] | None = None,
 ) -> Artifact:
     """Export `module` as the next version of `name`; raise `ParityError` and publish nothing
     if ONNX Runtime and PyTorch disagree by more than `tolerance` on `sample_inputs` (held-out
@@ -51,7 +53,10 @@ def publish(
 
     `files` are written beside the graph and hashed in the manifest like it (a text
     model's `tokenizer.json`), so loading refuses a modified one. `evaluation` is what
-    training measured for a card to plot (`Manifest.evaluation`)."""
+    training measured for a card to plot (`Manifest.evaluation`).
+
+    The manifest's `drift` block holds reference statistics of `reference_inputs` (the
+    training rows; default `sample_inputs`) and of the graph's outputs on `sample_inputs`."""
     _check_samples(signature, sample_inputs)
     extra = dict(files or {})
     for file_name in extra:
@@ -73,8 +78,16 @@ def publish(
                 "metrics": metrics,
             },
         )
-        parity = check_parity(module, path, sample_inputs, tolerance, random_rows)
+        parity, outputs = run_parity(module, path, sample_inputs, tolerance, random_rows)
         require_parity(parity)  # before the manifest exists, so the draft cannot commit
+        reference = build_reference(
+            signature,
+            reference_inputs or sample_inputs,
+            outputs,
+            features=features,
+            labels=labels,
+            preprocessing=preprocessing,
+        )
         Manifest(
             name=name,
             version=draft.version,
@@ -92,6 +105,7 @@ def publish(
             code_revision=code_revision(),
             training=training,
             evaluation=dict(evaluation or {}),
+            drift=reference.to_dict(),
         ).write(draft.path)
         version = draft.version
     return registry.get(f"{name}:{version}")

@@ -34,6 +34,20 @@ def check_parity(
     stays constant (a text's [CLS] id, an attention mask's first column, so no mask
     row is all zeros). The result holds max |torch - onnx| over every output element.
     """
+    return run_parity(module, onnx_path, inputs, tolerance, random_rows, seed)[0]
+
+
+def run_parity(
+    module: nn.Module,
+    onnx_path: Path,
+    inputs: dict[str, np.ndarray],
+    tolerance: float = DEFAULT_TOLERANCE,
+    random_rows: int = 1000,
+    seed: int = 0,
+) -> tuple[Parity, dict[str, np.ndarray]]:
+    """`check_parity`, and ONNX Runtime's outputs by name on the rows of `inputs` (the
+    held-out rows, without the random ones): publishing takes the reference distribution
+    of the predictions from them."""
     session = open_session(onnx_path)
     names = [value.name for value in session.get_inputs()]
     missing = sorted(set(names) - set(inputs))
@@ -45,7 +59,13 @@ def check_parity(
     actual = session.run(None, feeds)
     rows = int(next(iter(feeds.values())).shape[0])
     diff = _max_abs_diff(expected, actual)
-    return Parity(max_abs_diff=diff, tolerance=tolerance, rows=rows, passed=diff <= tolerance)
+    held_out = len(np.asarray(inputs[names[0]]))
+    outputs = {
+        value.name: np.asarray(result)[:held_out]
+        for value, result in zip(session.get_outputs(), actual, strict=True)
+    }
+    parity = Parity(max_abs_diff=diff, tolerance=tolerance, rows=rows, passed=diff <= tolerance)
+    return parity, outputs
 
 
 def require_parity(parity: Parity) -> None:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from ferry.commands import bench, data, export, models, predict, retrain, score, serve, train
+from ferry.commands import (
+    bench,
+    data,
+    drift,
+    export,
+    models,
+    predict,
+    retrain,
+    score,
+    serve,
+    train,
+)
 from ferry.errors import friendly
 
 # Every subcommand prints its errors as one line (ferry.errors); no rich tracebacks.
@@ -19,6 +30,7 @@ app.command("predict")(friendly(predict.predict))
 app.command("score")(friendly(score.score))
 app.add_typer(bench.app, name="bench")
 app.command("retrain")(friendly(retrain.retrain))
+app.command("drift")(friendly(drift.drift))
 app.add_typer(data.app, name="data")
 
 

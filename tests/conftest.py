@@ -32,6 +32,8 @@ PREFIXES = ("FERRY_", "BENTOML_")
 NAMES = ("RAY_ADDRESS",)
 
 _skips: list[tuple[str, str]] = []
+#: Variables session fixtures set (the S3 endpoint): they outlive the test that started them.
+SESSION_ENV: dict[str, str] = {}
 
 
 def leaks(name: str) -> bool:
@@ -71,9 +73,10 @@ def _environment_restored() -> Iterator[None]:
     """What a test sets in `os.environ`, with monkeypatch or without, is gone after it."""
     before = dict(os.environ)
     yield
-    if dict(os.environ) != before:
+    after = {**before, **SESSION_ENV}  # a session fixture first used by this test stays set
+    if dict(os.environ) != after:
         os.environ.clear()
-        os.environ.update(before)
+        os.environ.update(after)
     # `FERRY_TEXT_MAX_CHARS` is read once per process; a test that set it must not leak it
     inputs = sys.modules.get("service.runtime.text.inputs")
     if inputs is not None:
@@ -141,9 +144,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
         saved = {k: os.environ.get(k) for k in [*server.env(), "AWS_PROFILE"]}
         os.environ.pop("AWS_PROFILE", None)
         os.environ.update(server.env())
+        SESSION_ENV.update(server.env())
         try:
             yield server
         finally:
+            for key in server.env():
+                SESSION_ENV.pop(key, None)
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)

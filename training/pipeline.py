@@ -65,6 +65,7 @@ def publish_trained(
         files=trained.files,
         random_rows=trained.parity_rows,
         evaluation=trained.evaluation,
+        reference_inputs=trained.reference_inputs or None,
     )
     if promote:
         registry.promote(name, artifact.manifest.version, PRODUCTION, reason="train_and_publish")
@@ -74,6 +75,7 @@ def publish_trained(
 def save_trained(path: Path, trained: Trained) -> Path:
     """Checkpoint a `Trained` bundle with all it needs to be published again later."""
     samples = {key: torch.from_numpy(np.array(v)) for key, v in trained.sample_inputs.items()}
+    reference = {key: torch.from_numpy(np.array(v)) for key, v in trained.reference_inputs.items()}
     return save_checkpoint(
         path,
         trained.module,
@@ -91,6 +93,7 @@ def save_trained(path: Path, trained: Trained) -> Path:
             "files": trained.files,
             "parity_rows": trained.parity_rows,
             "evaluation": trained.evaluation,
+            "reference_inputs": reference,
         },
         kind=trained.kind,
     )
@@ -115,4 +118,5 @@ def load_trained(path: Path) -> Trained:
         files=dict(content.get("files", {})),
         parity_rows=int(content.get("parity_rows", 1000)),
         evaluation=dict(content.get("evaluation", {})),
+        reference_inputs={k: v.numpy() for k, v in content.get("reference_inputs", {}).items()},
     )

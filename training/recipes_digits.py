@@ -76,6 +76,7 @@ def train_digits(
         kind="digits",
         config=model_config.to_dict(),
         evaluation=evaluation(result.learning_curve, splits.y_test, proba, images.labels),
+        reference_inputs={"images": np.ascontiguousarray(splits.X_train, dtype=np.float32)},
     )
 
 

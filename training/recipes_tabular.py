@@ -62,6 +62,7 @@ def train_tabular(
         kind="tabular",
         config=model_config.to_dict(),
         evaluation=evaluation(result.learning_curve, splits.y_test, proba, table.labels),
+        reference_inputs={"features": np.ascontiguousarray(splits.X_train, dtype=np.float32)},
     )
 
 

@@ -160,6 +160,7 @@ def train_text_classify(
         files={TOKENIZER_FILE: tokenizer_file(tokenizer)},
         parity_rows=PARITY_ROWS,
         evaluation=evaluation(result.learning_curve, splits.y_test, proba, table.labels),
+        reference_inputs=encode(tokenizer, [str(t) for t in splits.X_train]),
     )
 
 

@@ -33,3 +33,6 @@ class Trained:
     parity_rows: int = 1000
     # what a card plots: learning curve, test-split curves (see `training.evaluation`)
     evaluation: dict[str, Any] = field(default_factory=dict)
+    # model inputs of the training rows: the reference that drift is measured against
+    # ({}: the held-out `sample_inputs` stand in)
+    reference_inputs: dict[str, np.ndarray] = field(default_factory=dict)

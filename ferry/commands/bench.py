@@ -455,3 +455,42 @@ def registry_figures(
     if missed:
         console.print(f"[red]missed: {'; '.join(missed)}[/red]")
         raise typer.Exit(1)
+
+
+@app.command("monitoring")
+@friendly
+def monitoring(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    model: Annotated[str, typer.Option(help="Model to serve (its production version).")] = (
+        "tabular"
+    ),
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 32,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds of load per setup.")] = 15.0,
+    rounds: Annotated[int, typer.Option(min=1, help="Turns the setups take (fairer).")] = 3,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """The cost of watching: drift monitoring on vs off (goal >= 0.97x req/s) and the
+    prediction log at 100% sampling (goal >= 0.90x), side by side at one concurrency."""
+    from loadtests.bench_monitoring import run
+
+    report = run(Path(registry), model, clients, seconds, rounds)
+    table = Table(
+        "setup", "req/s", "vs off", "goal", "p50 ms", "p95 ms", "errors", "window rows",
+        "log records", title=f"{model}:{report['version']}, {clients} clients, "
+        f"{seconds:g} s each in {rounds} turns",
+    )  # fmt: skip
+    for row in report["setups"]:
+        goal = "-" if row["goal"] is None else f"≥ {row['goal']:.2f}"
+        table.add_row(
+            row["setup"], f"{row['rps']:,.0f}", _goal(row["ratio"], row["met"]), goal,
+            f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}", str(row["errors"]),
+            str(row.get("window_rows", "-")), str(row.get("log_records", "-")),
+        )  # fmt: skip
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    if not all(row["met"] for row in report["setups"]):
+        console.print("[red]a monitoring cost goal was missed[/red]")
+        raise typer.Exit(1)

@@ -29,6 +29,13 @@ def simulate(
         bool, typer.Option(help="Permute the labels: a drop from a broken labelling pipeline.")
     ] = False,
     parquet: Annotated[bool, typer.Option(help="Write Parquet instead of CSV.")] = False,
+    shift: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FEATURE=SIGMAS: move a feature by that many standard deviations (drifted "
+            "inputs); repeatable."
+        ),
+    ] = None,
 ) -> None:
     """Write a drop like the model's base data (new rows, not copies) and print its path."""
     from export.registry import Registry
@@ -36,12 +43,14 @@ def simulate(
     from training.retrain.simulate import simulate as draw
     from training.retrain.simulate import to_frame
 
+    moves = _shifts(shift or [])
     schema = schema_of(Registry(registry), name)
-    frame = to_frame(draw(load_base(schema), rows, seed, shuffle_labels), schema.target)
+    frame = to_frame(draw(load_base(schema), rows, seed, shuffle_labels, moves), schema.target)
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     suffix = ".parquet" if parquet else ".csv"
-    path = out / f"drop-{stamp}-s{seed}{'-shuffled' if shuffle_labels else ''}{suffix}"
+    kind = ("-shuffled" if shuffle_labels else "") + ("-shifted" if moves else "")
+    path = out / f"drop-{stamp}-s{seed}{kind}{suffix}"
     tmp = out / f".{path.name}.tmp"  # hidden until complete: retrain ignores dot files
     if parquet:
         frame.to_parquet(tmp, index=False)
@@ -50,3 +59,18 @@ def simulate(
     os.replace(tmp, path)
     console.print(f"wrote {rows} rows for {name} ({schema.source}, target {schema.target!r})")
     print(path)
+
+
+def _shifts(given: list[str]) -> dict[str, float]:
+    moves = {}
+    for item in given:
+        name, sep, sigmas = item.rpartition("=")
+        try:
+            moves[name] = float(sigmas)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise typer.BadParameter(
+                f"{item!r}: expected FEATURE=SIGMAS, e.g. 'mean radius=1'", param_hint="--shift"
+            )
+    return moves

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +20,7 @@ from ferry.errors import EXIT_LOCKED, existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
+    from export.registry import Registry
     from training.retrain.decision import Decision
 
 console = Console(highlight=False)
@@ -27,8 +30,17 @@ errors = Console(stderr=True, highlight=False)
 def retrain(
     model: Annotated[str, typer.Argument(help="Model name in the registry.")],
     data: Annotated[
-        Path, typer.Option(help="A CSV/Parquet drop, or a folder of them (all, in name order).")
-    ],
+        Path | None,
+        typer.Option(help="A CSV/Parquet drop, or a folder of them (all, in name order)."),
+    ] = None,
+    from_log: Annotated[
+        Path | None,
+        typer.Option(help="Instead of --data: the prediction log folder, joined with --labels."),
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(help="With --from-log: CSV/Parquet of request_id, the label column [, row]."),
+    ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
     every: Annotated[
         str | None, typer.Option(help="Keep running: every 45s, 30m, 6h, 1d, 1h30m...")
@@ -54,6 +66,23 @@ def retrain(
     target: Annotated[str | None, typer.Option(help="Label column, if not recorded.")] = None,
     base: Annotated[Path | None, typer.Option(help="Replace the champion's base data.")] = None,
     force: Annotated[bool, typer.Option(help="Retrain even if the drops are unchanged.")] = False,
+    when_drift: Annotated[
+        bool,
+        typer.Option(
+            help="Retrain only if the fresh rows (or the champion's predictions on them) "
+            "drifted from the champion's reference statistics."
+        ),
+    ] = False,
+    drift_threshold: Annotated[
+        float, typer.Option(min=0.0, help="With --when-drift: the PSI that counts as drift.")
+    ] = 0.2,
+    drift_from: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge drift by a running service's drift endpoint (its window of served "
+            "rows) instead of the drops; implies --when-drift."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print each decision as JSON.")] = False,
 ) -> None:
     """Train a challenger on the base data plus fresh drops; promote it to `production` if it
@@ -62,15 +91,22 @@ def retrain(
     the run is recorded as superseded). Every decision goes to the model's audit stream
     (`ferry models history MODEL`).
 
-    Exit status: 0 when a run promoted, kept the challenger as staging, was superseded or
-    skipped (unchanged data); 75 when another retrain of the model holds its lock; 1 on
-    errors.
+    With --when-drift, a run whose fresh rows show no feature (and no prediction) with a
+    PSI of --drift-threshold or more against the champion's reference is skipped; with
+    --drift-from URL, the service's own drift report decides. --from-log DIR --labels FILE
+    trains on the prediction log's rows joined with their labels by request id.
+
+    Exit status: 0 when a run promoted, kept the challenger as staging, was superseded
+    or skipped (unchanged data, or no drift); 75 when another retrain of the model holds
+    its lock; 1 on errors.
     """
     from export.registry import Registry
     from training.errors import RetrainError
     from training.retrain.schedule import parse_duration
 
-    for path, flag in ((data, "--data"), (holdout, "--holdout"), (base, "--base")):
+    _check_sources(data, from_log, labels)
+    given = {"--data": data, "--from-log": from_log, "--labels": labels}
+    for flag, path in {**given, "--holdout": holdout, "--base": base}.items():
         if path is not None:
             existing(path, flag)
     reg = Registry(registry)
@@ -87,12 +123,15 @@ def retrain(
             pass  # refuse at once, before importing torch, if another retrain holds the lock
         from training.retrain import retrain as run_retrain
 
-        decision = run_retrain(
-            model, reg, data, tolerance=tolerance, primary_metric=metric, seed=seed,
-            epochs=epochs, holdout=holdout, holdout_fraction=holdout_fraction,
-            recipe=recipe, target=target, base=base, force=force,
-            progress=interval is None and not as_json and sys.stdout.isatty(),
-        )  # fmt: skip
+        with _drops(reg, model, data, from_log, labels, recipe, target, base) as drops:
+            decision = run_retrain(
+                model, reg, drops, tolerance=tolerance, primary_metric=metric, seed=seed,
+                epochs=epochs, holdout=holdout, holdout_fraction=holdout_fraction,
+                recipe=recipe, target=target, base=base, force=force,
+                progress=interval is None and not as_json and sys.stdout.isatty(),
+                when_drift=drift_threshold if when_drift or drift_from else None,
+                drift_from=drift_from,
+            )  # fmt: skip
         show(decision, as_json)
 
     if interval is None:
@@ -110,6 +149,41 @@ def retrain(
     run_every(tick, interval, max_runs=max_runs)
     if failures:
         raise typer.Exit(1)
+
+
+def _check_sources(data: Path | None, from_log: Path | None, labels: Path | None) -> None:
+    if (data is None) == (from_log is None):
+        raise typer.BadParameter("give --data or --from-log (one of them)", param_hint="--data")
+    if (from_log is None) != (labels is None):
+        raise typer.BadParameter("--from-log and --labels go together", param_hint="--labels")
+
+
+@contextlib.contextmanager
+def _drops(
+    registry: Registry,
+    model: str,
+    data: Path | None,
+    from_log: Path | None,
+    labels: Path | None,
+    recipe: str | None,
+    target: str | None,
+    base: Path | None,
+) -> Iterator[Path]:
+    """`data`, or a drop joined from the prediction log and the labels in a temporary folder."""
+    if from_log is None or labels is None:
+        assert data is not None
+        yield data
+        return
+    from training.retrain.fromlog import drop_from_log
+    from training.retrain.schema import schema_of
+
+    schema = schema_of(registry, model, recipe=recipe, target=target, base=base)
+    with tempfile.TemporaryDirectory(prefix="ferry-from-log-") as folder:
+        path, summary = drop_from_log(
+            from_log, model, labels, schema.target, schema.features, Path(folder)
+        )
+        errors.print(f"{model}: {summary}")
+        yield path
 
 
 def _guarded(run: Callable[[], None], *, loop: bool) -> bool:
@@ -142,6 +216,8 @@ def show(decision: Decision, as_json: bool) -> None:
         console.print(f"{stamp} {decision.model}: [bold]skipped[/bold]: {decision.reason}")
         return
     rows = decision.rows
+    if decision.drift:
+        console.print(f"{stamp} {decision.model}: {decision.drift.get('reason', '')}")
     console.print(
         f"{stamp} {decision.model}: {len(decision.drops)} drop(s), {rows['fresh']} fresh rows; "
         f"holdout {rows['holdout']} rows ({decision.holdout['source']}); "

@@ -27,6 +27,8 @@ from service.serving.handlers import Answer
 from service.serving.labels import bound_request_labels
 from service.serving.metrics import Metrics
 from service.serving.models import ModelSet
+from service.serving.monitoring import REQUEST_ID_HEADER, Monitoring
+from service.serving.monitoring.gauges import DriftGauges
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher, RefreshResult
 from service.serving.routes import build_app, to_response
@@ -60,7 +62,10 @@ class Ferry:
         # /livez, until this returns, so models load in the background (`start`).
         self.metrics = Metrics.create()
         self.tracing = _tracing() if http.trace_inference else None
-        self.models = ModelSet(on_stats=self.metrics.observe_batch, tracer=self.tracing)
+        self.monitoring = Monitoring(gauges=DriftGauges.create())
+        self.models = ModelSet(
+            on_stats=self.metrics.observe_batch, tracer=self.tracing, monitoring=self.monitoring
+        )
         self.refresh_settings = RefreshSettings()
         self.refresher = Refresher(
             self.models, self._refreshed, self.refresh_settings.registry_timeout_s
@@ -115,16 +120,21 @@ class Ferry:
         """Score rows: `inputs` maps each input name to a nested list with rows first;
         a text model also takes `texts`, a list of strings."""
         try:
-            body = await handlers.predict(self.models, model, inputs, texts)
+            rid = handlers.request_id_for(self.models, None)
+            body = await handlers.predict(self.models, model, inputs, texts, rid)
         except Exception as err:  # rendered like every other transport's errors
             return to_response(handlers.error_answer(err, "/predict"))  # type: ignore[return-value]
-        return JSONResponse(body, headers={VERSION_HEADER: body["model_version"]})  # type: ignore[return-value]
+        headers = {VERSION_HEADER: body["model_version"]}
+        if rid is not None:
+            headers[REQUEST_ID_HEADER] = rid
+        return JSONResponse(body, headers=headers)  # type: ignore[return-value]
 
     @bentoml.on_shutdown
     async def shutdown(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
         await self.models.close()
+        await asyncio.to_thread(self.monitoring.close)  # the log's last files, whole
 
     @bentoml.on_shutdown
     async def close_grpc(self) -> None:

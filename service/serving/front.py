@@ -23,6 +23,7 @@ from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import deadlines, handlers
 from service.serving.errors import BodyTimeout, DeadlineExceeded, TooLarge
 from service.serving.handlers import Answer
+from service.serving.monitoring import REQUEST_ID_HEADER
 from service.serving.openai import embeddings_answer
 from service.serving.protocol import HEADER
 from service.serving.tracing import Tracing
@@ -46,6 +47,7 @@ _SPANS = {
     INFER: "POST /v2/models/{name}/infer",
     EMBEDDINGS: "POST /v1/embeddings",
 }
+_REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
 
 
 CLIENT_GONE = 499  # recorded (never sent) for a request whose client left first
@@ -177,11 +179,12 @@ class InferenceFront:
     async def _answer(self, route: Route, scope: Scope, raw: bytes) -> Answer:
         endpoint, name, version = route
         models = getattr(self.state, "models", None)
+        binary, request_id = _headers(scope)
         if endpoint == PREDICT:
-            return await handlers.predict_answer(models, raw)
+            return await handlers.predict_answer(models, raw, request_id)
         if endpoint == EMBEDDINGS:
             return await embeddings_answer(models, raw)
-        return await handlers.infer_answer(models, str(name), version, raw, _header(scope))
+        return await handlers.infer_answer(models, str(name), version, raw, binary, request_id)
 
 
 def match(scope: Scope) -> Route | None:
@@ -245,11 +248,15 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _header(scope: Scope) -> str | None:
+def _headers(scope: Scope) -> tuple[str | None, str | None]:
+    """The binary extension's header and the client's request id, if sent."""
+    binary = request_id = None
     for key, value in scope["headers"]:
         if key == _HEADER:
-            return str(value.decode("latin-1"))
-    return None
+            binary = str(value.decode("latin-1"))
+        elif key == _REQUEST_ID:
+            request_id = str(value.decode("latin-1"))
+    return binary, request_id
 
 
 async def _send(send: Send, answer: Answer) -> None:

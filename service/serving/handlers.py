@@ -22,6 +22,7 @@ from service.runtime.validation import to_arrays
 from service.serving import deadlines, jsonio
 from service.serving.errors import NotReady, render_error
 from service.serving.models import ModelSet, ServedModel
+from service.serving.monitoring import REQUEST_ID_HEADER, texts_array
 from service.serving.protocol import (
     InferenceRequest,
     encode_response,
@@ -50,28 +51,40 @@ class Answer:
     model: str = ""
 
 
-async def predict_answer(models: ModelSet | None, raw: bytes) -> Answer:
-    """`POST /predict` from its raw body."""
+async def predict_answer(
+    models: ModelSet | None, raw: bytes, request_id: str | None = None
+) -> Answer:
+    """`POST /predict` from its raw body (and the client's `X-Request-ID`, if any)."""
     try:
-        served, payload = await off_loop(len(raw), _typed_from_raw, ready(models), raw)
-        results = await infer_typed(served, payload)
+        served_by = ready(models)
+        rid = request_id_for(served_by, request_id)
+        served, payload = await off_loop(len(raw), _typed_from_raw, served_by, raw)
+        results = await infer_typed(served_by, served, payload, rid)
         body = await off_loop(_size(results), _typed_json, served, results)
     except Exception as err:  # one bad request must never take the server down
         return error_answer(err, "/predict")
     headers = {CONTENT_TYPE: JSON, VERSION_HEADER: served.runtime.version}
+    if rid is not None:
+        headers[REQUEST_ID_HEADER] = rid
     return Answer(200, body, headers, served.runtime.name)
 
 
 async def infer_answer(
-    models: ModelSet | None, name: str, version: str | None, raw: bytes, header: str | None
+    models: ModelSet | None,
+    name: str,
+    version: str | None,
+    raw: bytes,
+    header: str | None,
+    request_id: str | None = None,
 ) -> Answer:
-    """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body and the
-    `Inference-Header-Content-Length` header (binary extension) if any."""
+    """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body, the
+    `Inference-Header-Content-Length` header (binary extension) and `X-Request-ID`, if any."""
     try:
+        served_by = ready(models)
         served, request = await off_loop(
-            len(raw), _v2_from_raw, ready(models), name, version, raw, header
+            len(raw), _v2_from_raw, served_by, name, version, raw, header
         )
-        content, media, headers = await v2_run(served, request)
+        content, media, headers = await v2_run(served_by, served, request, request_id)
     except Exception as err:
         return error_answer(err, f"/v2/models/{name}/infer")
     return Answer(200, content, {CONTENT_TYPE: media, **headers}, name)
@@ -84,6 +97,12 @@ async def off_loop(size: int, work: Callable[..., T], *args: Any) -> T:
     if size <= OFFLOAD_BYTES:
         return work(*args)
     return await asyncio.to_thread(work, *args)
+
+
+def request_id_for(models: ModelSet, given: str | None) -> str | None:
+    """The id of a request the prediction log may record; None (no work) when it is off."""
+    monitoring = models.monitoring
+    return monitoring.request_id(given) if monitoring is not None else None
 
 
 def error_answer(err: Exception, where: str) -> Answer:
@@ -101,13 +120,19 @@ def ready(models: ModelSet | None) -> ModelSet:
 
 
 async def predict(
-    models: ModelSet, model: str | None, inputs: Any, texts: Any = None
+    models: ModelSet,
+    model: str | None,
+    inputs: Any,
+    texts: Any = None,
+    request_id: str | None = None,
 ) -> dict[str, Any]:
     """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`.
 
     Text models also take `{"texts": [...]}` (the same as `{"inputs": {"text": [...]}}`).
+    With a `request_id`, the answered request goes to the prediction log.
     """
-    return await score_typed(*typed_inputs(models, model, inputs, texts))
+    served, payload = typed_inputs(models, model, inputs, texts)
+    return typed_response(served, await infer_typed(models, served, payload, request_id))
 
 
 Payload = dict[str, np.ndarray] | list[str]  # a tensor model's arrays, or a text model's texts
@@ -144,14 +169,19 @@ def typed_inputs(
     return served, to_arrays(inputs, served.runtime.signature, max_rows)
 
 
-async def score_typed(served: ServedModel, payload: Payload) -> dict[str, Any]:
-    return typed_response(served, await infer_typed(served, payload))
-
-
-async def infer_typed(served: ServedModel, payload: Payload) -> dict[str, np.ndarray]:
+async def infer_typed(
+    models: ModelSet, served: ServedModel, payload: Payload, request_id: str | None = None
+) -> dict[str, np.ndarray]:
+    """A typed request's outputs; with a `request_id`, it goes to the prediction log."""
     if isinstance(payload, list):
-        return await served.infer_texts(payload)
-    return await served.infer(payload)
+        results = await served.infer_texts(payload)
+        arrays = {TEXT_INPUT: texts_array(payload)} if request_id is not None else {}
+    else:
+        results = await served.infer(payload)
+        arrays = payload
+    if request_id is not None and models.monitoring is not None:
+        models.monitoring.record(request_id, served.runtime, arrays, results)
+    return results
 
 
 def text_payload(served: ServedModel, inputs: Any, texts: Any, max_rows: int) -> list[str]:
@@ -184,10 +214,52 @@ def typed_response(served: ServedModel, results: dict[str, np.ndarray]) -> dict[
 
 
 async def v2_infer(
-    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    body: Any,
+    binary: bytes = b"",
+    request_id: str | None = None,
 ) -> tuple[bytes, str, dict[str, str]]:
-    """V2 inference on a framed body: JSON and binary tensors in and out."""
-    return await v2_run(*v2_request(models, name, version, body, binary))
+    """V2 inference on a framed body: JSON and binary tensors in and out. The prediction
+    log (if on) records it under `request_id`, else the request's `id`, else a new id."""
+    served, request = v2_request(models, name, version, body, binary)
+    return await v2_run(models, served, request, request_id)
+
+
+async def v2_run(
+    models: ModelSet,
+    served: ServedModel,
+    request: InferenceRequest,
+    request_id: str | None = None,
+) -> tuple[bytes, str, dict[str, str]]:
+    """Score a validated V2 request and encode the answer (a large one off the loop)."""
+    results = await _scored(served, request)
+    content, media, headers = await off_loop(
+        _size(results), encode_response, served.runtime, results, request
+    )
+    rid = record_v2(models, served, request, results, request_id)
+    if rid is not None:
+        headers = {**headers, REQUEST_ID_HEADER: rid}
+    return content, media, headers
+
+
+def record_v2(
+    models: ModelSet,
+    served: ServedModel,
+    request: InferenceRequest,
+    results: dict[str, np.ndarray],
+    request_id: str | None = None,
+) -> str | None:
+    """Hand a V2 request (REST or gRPC) to the prediction log, if it is on; the id it is
+    logged under: `request_id`, else the request's `id`, else a new one."""
+    if models.monitoring is None:
+        return None
+    given = request_id or (str(request.id) if request.id is not None else None)
+    rid = models.monitoring.request_id(given)
+    if rid is not None:
+        models.monitoring.record(rid, served.runtime, request.arrays, results)
+    return rid
 
 
 async def v2_results(
@@ -206,14 +278,6 @@ def v2_request(
     served = models.get(name, version)
     interface = served.runtime.interface
     return served, parse_request(body, binary, interface, models.batching.max_rows_per_request)
-
-
-async def v2_run(
-    served: ServedModel, request: InferenceRequest
-) -> tuple[bytes, str, dict[str, str]]:
-    """Score a validated V2 request and encode the answer (a large one off the loop)."""
-    results = await _scored(served, request)
-    return await off_loop(_size(results), encode_response, served.runtime, results, request)
 
 
 async def _scored(served: ServedModel, request: InferenceRequest) -> dict[str, np.ndarray]:

@@ -27,6 +27,7 @@ from service.runtime.settings import RuntimeSettings
 from service.runtime.text.settings import TextSettings
 from service.serving.batcher import BatchHook, BatchTracer, StatsHook
 from service.serving.errors import NotReady, UnknownModel
+from service.serving.monitoring import Monitoring
 from service.serving.served import ModelEntry, ServedModel, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
 
@@ -79,6 +80,7 @@ class ModelSet:
         text: TextSettings | None = None,
         on_stats: StatsHook | None = None,
         tracer: BatchTracer | None = None,
+        monitoring: Monitoring | None = None,
     ) -> None:
         self.registry_settings = registry or RegistrySettings()
         self.runtime_settings = runtime or RuntimeSettings()
@@ -87,6 +89,7 @@ class ModelSet:
         self.on_batch = on_batch
         self.on_stats = on_stats  # metrics of every batch (service.serving.metrics)
         self.tracer = tracer  # spans of every batch, when tracing (service.serving.tracing)
+        self.monitoring = monitoring  # drift and the prediction log; None: neither
         self.registry = Registry(self.registry_settings.registry)
         settings = self.registry_settings
         self.registry = Registry(settings.registry, cache_dir=settings.cache_dir)
@@ -197,6 +200,7 @@ class ModelSet:
             self.on_batch,
             self.on_stats,
             self.tracer,
+            self.monitoring,
         )
 
     async def update(self, name: str, target: Target) -> ModelEntry:
@@ -222,6 +226,8 @@ class ModelSet:
             return
         for version, served in old.versions.items():
             if fresh.versions.get(version) is not served:
+                if self.monitoring is not None:
+                    self.monitoring.forget(served.runtime)
                 task = asyncio.get_running_loop().create_task(served.batcher.close())
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)

@@ -23,6 +23,7 @@ from service.serving import handlers
 from service.serving.cards import card_html
 from service.serving.errors import Forbidden, NotFound
 from service.serving.models import ModelSet
+from service.serving.monitoring import REQUEST_ID_HEADER
 from service.serving.openai import embeddings_answer, model_answer, models_answer
 from service.serving.openapi import ERRORS, INFER_BODY, InferenceResponse
 from service.serving.protocol import HEADER, server_metadata
@@ -101,7 +102,12 @@ def build_app() -> FastAPI:
         raw = await request.body()
         models = getattr(request.app.state, "models", None)
         answer = await handlers.infer_answer(
-            models, name, version, raw, request.headers.get(HEADER)
+            models,
+            name,
+            version,
+            raw,
+            request.headers.get(HEADER),
+            request.headers.get(REQUEST_ID_HEADER),
         )
         return to_response(answer)
 
@@ -119,11 +125,24 @@ def build_app() -> FastAPI:
         answer = await embeddings_answer(getattr(request.app.state, "models", None), raw)
         return to_response(answer)
 
+    @app.get(MODEL + "/drift")
+    @app.get(VERSION + "/drift")
+    async def drift(request: Request, name: str, version: str | None = None) -> Response:
+        models = _models(request)
+        runtime = models.get(name, version).runtime  # 404 for a model or version not served
+        if models.monitoring is None:
+            raise NotFound("drift monitoring is off in this service")
+        # the report sorts the window's rows: off the event loop
+        body = await asyncio.to_thread(models.monitoring.report, name, runtime.version)
+        return JSONResponse(body, headers={VERSION_HEADER: runtime.version})
+
     @app.get("/status")
     async def status(request: Request) -> dict[str, Any]:
         refresher: Refresher | None = getattr(request.app.state, "refresher", None)
         refresh = refresher.status() if refresher else None
-        return {**_models(request).status(), "refresh": refresh}
+        models = _models(request)
+        watched = models.monitoring.status() if models.monitoring else None
+        return {**models.status(), "refresh": refresh, "monitoring": watched}
 
     @app.post(
         "/admin/refresh",

@@ -21,6 +21,7 @@ from service.runtime.text import TEXT_INPUT, bucket_bounds
 from service.runtime.text.padding import padded_join
 from service.runtime.text.settings import TextSettings
 from service.serving.batcher import Batcher, BatchHook, BatchTracer, StatsHook
+from service.serving.monitoring import Monitoring
 from service.serving.settings import BatchSettings
 from service.serving.texts import infer_texts, infer_tokens, tokenize
 
@@ -73,9 +74,10 @@ def serve_version(
     on_batch: BatchHook | None = None,
     on_stats: StatsHook | None = None,
     tracer: BatchTracer | None = None,
+    monitoring: Monitoring | None = None,
 ) -> ServedModel:
     """Load and warm one version, and give it its batcher (with the metrics and trace
-    hooks, if any)."""
+    hooks, if any; its runs watched by `monitoring`, if given)."""
     runtime = ModelRuntime.load(artifact, runtime_settings, warm_up=False)
     buckets: tuple[int, ...] = ()
     try:
@@ -90,7 +92,7 @@ def serve_version(
         raise ModelLoadError(f"{where} failed its warm-up run: {_first_line(err)}") from err
     log.info("loaded %s version %s on %s", runtime.name, runtime.version, runtime.providers)
     batcher = Batcher(
-        runtime.run,
+        monitoring.watch(runtime) if monitoring else runtime.run,  # warm-up runs unwatched
         f"{runtime.name}:{runtime.version}",
         max_batch_size=batching.max_batch_size,
         max_latency_ms=batching.max_latency_ms,

@@ -204,6 +204,9 @@ BENTOML_PATHS = {
     "lean-front-off": {"FERRY_LEAN_FRONT": "false"},
     "traced": {"FERRY_TRACE_INFERENCE": "true"},
 }
+#: Who answers inference: BentoML's stack with the front off; the front when traced
+#: (it opens each request's span itself, under the caller's `traceparent`).
+FRONT_ANSWERS = {"lean-front-off": False, "traced": True}
 
 
 def counted(metrics: str, name: str, **labels: str) -> float:
@@ -217,11 +220,11 @@ def counted(metrics: str, name: str, **labels: str) -> float:
 
 
 @pytest.mark.parametrize("setting", list(BENTOML_PATHS))
-def test_with_the_lean_front_off_bentoml_answers_inference_the_same(
+def test_the_bentoml_stack_and_traced_inference_answer_the_same(
     setting: str, tmp_path: Path
 ) -> None:
-    """`FERRY_LEAN_FRONT=false`, and `FERRY_TRACE_INFERENCE=true` (which turns the front
-    off): BentoML's own stack answers `/predict` and V2 `/infer`, with the same answers."""
+    """`FERRY_LEAN_FRONT=false`: BentoML's own stack answers `/predict` and V2 `/infer`;
+    `FERRY_TRACE_INFERENCE=true`: the front answers and traces. The answers are the same."""
     registry = Registry(tmp_path / "registry")
     publish_linear(registry)
     _, w, b = linear_softmax(30, 2, 0)
@@ -247,15 +250,17 @@ def test_with_the_lean_front_off_bentoml_answers_inference_the_same(
     got = np.asarray(v2.json()["outputs"][0]["data"]).reshape(3, 2)
     np.testing.assert_allclose(got, reference(X, w, b), rtol=1e-5)
     assert bad.status_code == 400 and "expected shape [-1, 30]" in bad.json()["error"]
-    # BentoML's API answered (its Server header, its request metrics), not the front
-    assert typed.headers["server"] == "BentoML Service/ferry"
-    assert counted(metrics, "bentoml_service_request_total", endpoint="/predict") == 2
-    assert (
-        counted(metrics, "bentoml_service_request_total", endpoint="/v2/models/tabular/infer") == 1
+    bentoml_counts = (
+        counted(metrics, "bentoml_service_request_total", endpoint="/predict"),
+        counted(metrics, "bentoml_service_request_total", endpoint="/v2/models/tabular/infer"),
     )
-    assert counted(metrics, "ferry_request_seconds_count") == 0
-    # a span is made for the request only when inference is traced
-    assert ("x-bentoml-request-id" in typed.headers) == (setting == "traced")
+    if FRONT_ANSWERS[setting]:
+        assert bentoml_counts == (0, 0)
+        assert counted(metrics, "ferry_request_seconds_count") == 3
+    else:  # BentoML's API answered (its Server header, its request metrics), not the front
+        assert typed.headers["server"] == "BentoML Service/ferry"
+        assert bentoml_counts == (2, 1)
+        assert counted(metrics, "ferry_request_seconds_count") == 0
 
 
 async def _fresh_connections(url: str, n: int) -> list[tuple[int, Any]]:

@@ -9,6 +9,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from export.drift import build_reference
 from export.manifest import MODEL_FILE, Manifest, Parity, sha256_file
 from export.registry import Artifact, Registry
 from export.signature import Signature, TensorSpec
@@ -78,32 +79,61 @@ def publish_linear(
     n_features: int = 30,
     seed: int = 0,
     promote: bool = True,
+    drift_rows: np.ndarray | None = None,
 ) -> Artifact:
-    model, _, _ = linear_softmax(n_features, 2, seed)
-    return publish_model(registry, model, name, n_features, promote)
+    """Publish a linear model; with `drift_rows`, reference statistics of those rows and of
+    the model's outputs on them go into the manifest, as `publish` records them."""
+    model, w, b = linear_softmax(n_features, 2, seed)
+    drift = {}
+    if drift_rows is not None:
+        rows = np.asarray(drift_rows, dtype=np.float32)
+        outputs = {"probabilities": reference(rows, w, b).astype(np.float32)}
+        built = build_reference(
+            _signature(n_features), {"features": rows}, outputs,
+            features=_features(n_features), labels=LABELS,
+        )  # fmt: skip
+        drift = built.to_dict()
+    return publish_model(registry, model, name, n_features, promote, drift)
 
 
-def publish_model(
-    registry: Registry, model: onnx.ModelProto, name: str, n_features: int, promote: bool = True
-) -> Artifact:
-    """Publish a `features [-1, n] -> probabilities [-1, 2]` graph as the next version."""
-    signature = Signature(
+LABELS = ["negative", "positive"]
+
+
+def _signature(n_features: int) -> Signature:
+    return Signature(
         (TensorSpec("features", "float32", (-1, n_features)),),
         (TensorSpec("probabilities", "float32", (-1, 2)),),
     )
+
+
+def _features(n_features: int) -> list[str]:
+    return [f"f{i}" for i in range(n_features)]
+
+
+def publish_model(
+    registry: Registry,
+    model: onnx.ModelProto,
+    name: str,
+    n_features: int,
+    promote: bool = True,
+    drift: dict[str, object] | None = None,
+) -> Artifact:
+    """Publish a `features [-1, n] -> probabilities [-1, 2]` graph as the next version."""
+    signature, features, labels = _signature(n_features), _features(n_features), LABELS
     with registry.draft(name) as draft:
         onnx.save(model, draft.path / MODEL_FILE)
         Manifest(
             name=name,
             version=draft.version,
             signature=signature,
-            labels=["negative", "positive"],
+            labels=labels,
             files={MODEL_FILE: sha256_file(draft.path / MODEL_FILE)},
             parity=Parity(0.0, 1e-5, 0, True),
             created_at=datetime.now(UTC).isoformat(),
             opset=18,
             task="binary-classification",
-            features=[f"f{i}" for i in range(n_features)],
+            features=features,
+            drift=drift or {},
         ).write(draft.path)
         version = draft.version
     if promote:

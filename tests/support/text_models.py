@@ -18,6 +18,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
+from export.drift import build_reference
 from export.manifest import MODEL_FILE, Manifest, Parity, sha256_file
 from export.registry import Artifact, Registry
 from export.signature import Signature, TensorSpec
@@ -155,8 +156,10 @@ def publish_text(
     max_length: int = 128,
     promote: bool = True,
     variant: dict[str, object] | None = None,
+    drift_texts: list[str] | None = None,
 ) -> Artifact:
-    """Publish a tiny encoder (`classes=0`) or classifier with its tokenizer, like the exporter."""
+    """Publish a tiny encoder (`classes=0`) or classifier with its tokenizer, like the exporter;
+    with `drift_texts`, reference statistics of them (and of the outputs) in the manifest."""
     w = weights(DIM, classes, seed)
     out = (
         TensorSpec("probabilities", "float32", (-1, classes))
@@ -170,34 +173,69 @@ def publish_text(
         ),
         (out,),
     )
+    preprocessing = {
+        "tokenizer": {
+            "file": TOKENIZER_FILE,
+            "max_length": max_length,
+            "input_ids": "input_ids",
+            "attention_mask": "attention_mask",
+            "pad_id": 0,
+        }
+    }
+    labels = LABELS[:classes] if classes else []
     with registry.draft(name) as draft:
         onnx.save(text_graph(w), draft.path / MODEL_FILE)
-        build_tokenizer(draft.path / TOKENIZER_FILE)
+        tokenizer = build_tokenizer(draft.path / TOKENIZER_FILE)
+        drift = {}
+        if drift_texts is not None:
+            drift = _reference(tokenizer, w, signature, labels, preprocessing, drift_texts)
         Manifest(
             name=name,
             version=draft.version,
             signature=signature,
-            labels=LABELS[:classes] if classes else [],
+            labels=labels,
             files={f: sha256_file(draft.path / f) for f in (MODEL_FILE, TOKENIZER_FILE)},
             parity=Parity(0.0, 1e-5, 0, True),
             created_at=datetime.now(UTC).isoformat(),
             opset=18,
             task="classification" if classes else "embedding",
             variant=variant or {},
-            preprocessing={
-                "tokenizer": {
-                    "file": TOKENIZER_FILE,
-                    "max_length": max_length,
-                    "input_ids": "input_ids",
-                    "attention_mask": "attention_mask",
-                    "pad_id": 0,
-                }
-            },
+            preprocessing=preprocessing,
+            drift=drift,
         ).write(draft.path)
         version = draft.version
     if promote:
         registry.promote(name, version)
     return registry.get(f"{name}:{version}")
+
+
+def encode_texts(tokenizer: Tokenizer, texts: list[str]) -> dict[str, np.ndarray]:
+    """`input_ids` and `attention_mask` padded to the longest text, as the service pads."""
+    tokenizer.no_padding()
+    tokenizer.enable_truncation(128)
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    encodings = tokenizer.encode_batch(texts)
+    return {
+        "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+        "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+    }
+
+
+def _reference(
+    tokenizer: Tokenizer,
+    w: TextWeights,
+    signature: Signature,
+    labels: list[str],
+    preprocessing: dict[str, object],
+    texts: list[str],
+) -> dict[str, object]:
+    inputs = encode_texts(tokenizer, texts)
+    outputs = reference(inputs["input_ids"], inputs["attention_mask"], w).astype(np.float32)
+    name = signature.outputs[0].name
+    built = build_reference(
+        signature, inputs, {name: outputs}, labels=labels, preprocessing=preprocessing
+    )
+    return built.to_dict()
 
 
 def text_model_set(registry: Registry, max_rows: int = 1024, **text: object) -> ModelSet:

@@ -9,6 +9,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
+from export.drift import reference_of
 from export.registry import PRODUCTION, Artifact, Registry
 from training.checkpoint import build_module, load_checkpoint
 from training.errors import DataError
@@ -137,6 +138,20 @@ def test_published_version_is_promoted(published: tuple[Artifact, Path]) -> None
     artifact, _ = published
     registry = Registry(artifact.path.parent.parent)
     assert registry.aliases("digits") == {PRODUCTION: "1"}
+
+
+def test_published_reference_watches_intensity_and_every_pixel(
+    published: tuple[Artifact, Path],
+) -> None:
+    artifact, _ = published
+    reference = reference_of(artifact.manifest)
+    rows = artifact.manifest.training["rows"]
+    assert reference.rows == {"inputs": rows["train"], "outputs": rows["test"]}
+    names = reference.names()
+    assert names[:2] == ["intensity_mean", "intensity_std"] and "pixel_7_7" in names
+    assert names[-2:] == ["prediction", "confidence"] and len(names) == 2 + 64 + 2
+    # the corner pixel is 0 in every training image: one bin holds it all
+    assert reference.features[2].proportions == (1.0, 0.0)
 
 
 @pytest.mark.slow

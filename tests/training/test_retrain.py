@@ -513,3 +513,69 @@ def test_run_every_keeps_a_fixed_rate_and_stops_after_max_runs() -> None:
 
     assert run_every(run, 3.0, max_runs=4, sleep=sleep, clock=lambda: now[0]) == 4
     assert starts == [0.0, 3.0, 7.0, 10.0]
+
+
+# --- --when-drift -----------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_when_drift_skips_a_drop_like_the_training_data(
+    registry: Registry, data: dict[str, Path]
+) -> None:
+    from ferry.cli import app
+
+    decision = retrain("tabular", registry, data["good"], when_drift=0.2)
+    assert (decision.decision, decision.recorded) == ("skipped", False)
+    assert decision.drift["observed"] is False and decision.drift["worst_psi"] < 0.2
+    assert decision.reason.startswith("no drift in the drops (300 rows) against v1")
+    assert registry.versions("tabular") == ["1"] and registry.audit("tabular") == []
+    args = ["retrain", "tabular", "--data", str(data["good"]), "--registry", str(registry.root)]
+    shown = CliRunner().invoke(app, [*args, "--when-drift"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert "tabular: skipped: no drift in the drops" in shown.output
+    assert registry.versions("tabular") == ["1"]
+
+
+@pytest.mark.slow
+def test_when_drift_retrains_a_drifted_drop_through_the_gate(
+    registry: Registry, tmp_path: Path
+) -> None:
+    from ferry.cli import app
+
+    shifted = simulate(load_breast_cancer(), 300, seed=4, shift={"worst area": 1.0})
+    to_frame(shifted, "target").to_csv(tmp_path / "drop.csv", index=False)
+    args = ["retrain", "tabular", "--data", str(tmp_path / "drop.csv")]
+    args += ["--registry", str(registry.root), "--when-drift", "--drift-threshold", "0.25"]
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    entry = json.loads(result.output.strip().splitlines()[-1])
+    assert entry["decision"] in ("promoted", "kept-as-staging") and entry["challenger"] == "2"
+    drift = entry["drift"]
+    assert drift["observed"] and drift["threshold"] == 0.25 and "worst area" in drift["drifted"]
+    assert registry.audit("tabular")[-1]["drift"] == drift  # the audit says why it ran
+
+
+@pytest.mark.slow
+def test_when_drift_needs_a_champion_with_reference_statistics(
+    registry: Registry, data: dict[str, Path]
+) -> None:
+    path = registry.root / "tabular" / "1" / "manifest.json"
+    manifest = json.loads(path.read_text())
+    del manifest["drift"]  # as published before reference statistics
+    path.write_text(json.dumps(manifest))
+    with pytest.raises(RetrainError, match=r"tabular:1 has no reference statistics.*without"):
+        retrain("tabular", registry, data["good"], when_drift=0.2)
+    assert retrain("tabular", registry, data["good"]).decision == "promoted"
+
+
+def test_simulate_shifts_a_feature_by_its_standard_deviation() -> None:
+    base = load_breast_cancer()
+    plain = simulate(base, 2000, seed=3)
+    moved = simulate(base, 2000, seed=3, shift={"mean radius": 2.0})
+    column = base.feature_names.index("mean radius")
+    delta = moved.X[:, column] - plain.X[:, column]
+    np.testing.assert_allclose(delta, 2.0 * base.X[:, column].std(), rtol=1e-5)
+    others = [i for i in range(30) if i != column]
+    np.testing.assert_array_equal(moved.X[:, others], plain.X[:, others])
+    with pytest.raises(DataError, match="cannot shift 'mean radiu': no such feature"):
+        simulate(base, 10, shift={"mean radiu": 1.0})

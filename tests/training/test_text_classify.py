@@ -12,6 +12,7 @@ import onnxruntime as ort
 import pandas as pd
 import pytest
 
+from export.drift import reference_of
 from export.probe import text_batches
 from export.registry import Registry
 from export.tokenizer import TokenizerSpec
@@ -53,6 +54,9 @@ def test_frozen_head_trains_on_a_csv_and_publishes(tickets_csv: Path, tmp_path: 
     assert set(m.files) == {"model.onnx", "tokenizer.json"}
     assert m.preprocessing["tokenizer"]["file"] == "tokenizer.json"
     assert m.parity.passed and m.parity.rows == 5 + 16
+    reference = reference_of(m)  # token counts and bags of the training texts
+    assert reference.rows == {"inputs": trained.training["rows"]["train"], "outputs": 5}
+    assert reference.names()[0] == "tokens.length" and reference.names()[-1] == "confidence"
     texts = ["my parcel never came", "I cannot log in", "you charged me twice", "x" * 900]
     session = ort.InferenceSession(str(artifact.model_path), providers=["CPUExecutionProvider"])
     batches = text_batches(

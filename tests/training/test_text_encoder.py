@@ -12,6 +12,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer
 
+from export.drift import reference_of
 from export.errors import IntegrityError
 from export.manifest import MODEL_FILE, Manifest, sha256_file
 from export.probe import text_batches
@@ -82,6 +83,14 @@ def test_parity_cosines_are_recorded_and_drawn(text_embed: tuple[Trained, Artifa
     assert parity["mean"] == pytest.approx(m.metrics["st_cosine_mean"])
     html = render_card(CardFacts(m.to_dict()))
     assert 'data-chart="parity_cosines"' in html and "Not recorded" not in html
+
+
+def test_reference_projects_the_embeddings_of_the_held_out_texts(
+    text_embed: tuple[Trained, Artifact],
+) -> None:
+    reference = reference_of(text_embed[1].manifest)  # no training data: the held-out texts
+    assert reference.rows == {"inputs": len(HELD_OUT_TEXTS), "outputs": len(HELD_OUT_TEXTS)}
+    assert reference.names()[-8:] == [f"embedding.proj_{j}" for j in range(8)]
 
 
 def test_onnx_matches_sentence_transformers_encode(text_embed: tuple[Trained, Artifact]) -> None:

@@ -49,6 +49,7 @@ class Decision:
     rows: dict[str, int] = field(default_factory=dict)
     id: str = ""
     at: str = ""
+    drift: dict[str, Any] = field(default_factory=dict)  # the `--when-drift` check, if run
 
     @property
     def recorded(self) -> bool:

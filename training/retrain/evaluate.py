@@ -35,6 +35,15 @@ def evaluate(artifact: Artifact, holdout: Table) -> dict[str, float]:
 
 def predict(artifact: Artifact, X: np.ndarray) -> np.ndarray:
     """Class probabilities from the artifact's graph on the CPU provider."""
+    _, outputs = run_graph(artifact, X)
+    output = OUTPUT if OUTPUT in outputs else next(iter(outputs))
+    return np.asarray(outputs[output], dtype=np.float64)
+
+
+def run_graph(
+    artifact: Artifact, X: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The graph's input built from the table rows `X`, and every output, by name."""
     from export.session import open_session
 
     signature = artifact.manifest.signature
@@ -45,10 +54,9 @@ def predict(artifact: Artifact, X: np.ndarray) -> np.ndarray:
     feed = np.asarray(X, dtype=spec.dtype)
     if all(d > 0 for d in spec.shape[1:]):
         feed = feed.reshape((-1, *spec.shape[1:]))  # e.g. flat pixel columns -> images
-    outputs = [out.name for out in signature.outputs]
-    output = OUTPUT if OUTPUT in outputs else outputs[0]
-    session = open_session(artifact.model_path)
-    return np.asarray(session.run([output], {spec.name: feed})[0], dtype=np.float64)
+    names = [out.name for out in signature.outputs]
+    results = open_session(artifact.model_path).run(names, {spec.name: feed})
+    return {spec.name: feed}, dict(zip(names, results, strict=True))
 
 
 def better_or_close(metric: str, challenger: float, champion: float, tolerance: float) -> bool:

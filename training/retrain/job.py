@@ -16,9 +16,10 @@ from training.loop import TrainConfig
 from training.recipes import Trained, get_recipe
 from training.retrain import faults
 from training.retrain.decision import SKIPPED, Decision, commit, judge, recover
+from training.retrain.drift import DriftCheck, drift_from_service, drift_in_rows
 from training.retrain.drops import Drop, fingerprint, read_drops
 from training.retrain.evaluate import evaluate, primary_metric_for
-from training.retrain.holdout import Prepared, prepare
+from training.retrain.holdout import Prepared, concat, encode, prepare
 from training.retrain.schema import Schema, schema_of
 
 JOB = "retrain"
@@ -42,6 +43,8 @@ def retrain(
     base: Path | None = None,
     force: bool = False,
     progress: bool = False,
+    when_drift: float | None = None,
+    drift_from: str | None = None,
 ) -> Decision:
     """Train a challenger on the base data plus the drops in `data`, publish it, score it and
     the champion (`production`) on the same fresh holdout, and move `production` to it
@@ -54,6 +57,11 @@ def retrain(
     until the decision's alias move, which is atomic; the next run completes the audit.
     The move is a compare-and-swap against the aliases the run read before training: if
     someone moved the alias meanwhile, it stays, and the decision is `superseded`.
+
+    With `when_drift` (a PSI threshold) the run also skips unless some feature of the fresh
+    rows, or the champion's predictions on them, drifted that far from the champion's
+    reference statistics; with `drift_from` (a service's URL) the drift is the one that
+    service measured on what it served instead.
     """
     check_name(model_name)
     if tolerance < 0 or not 0 < holdout_fraction < 1:
@@ -79,11 +87,19 @@ def retrain(
         if not force and all(d.sha256 in schema.seen for d in drops):
             reason = f"every drop was already used to train v{schema.version}; nothing fresh"
             return Decision(model_name, SKIPPED, reason, data_fingerprint=facts["data_fingerprint"])
+        check = None
+        if when_drift is not None:
+            check = _drift(registry, model_name, schema, drops, when_drift, drift_from)
+            if check is not None and not check.observed:
+                return Decision(
+                    model_name, SKIPPED, check.reason(),
+                    data_fingerprint=facts["data_fingerprint"], drift=check.to_dict(),
+                )  # fmt: skip
         prepared = prepare(schema, drops, trusted, seed, holdout_fraction)
         config = train_config or _config(schema.training, seed, epochs)
         return _run(
             registry, model_name, schema, drops, prepared, config, facts, tolerance,
-            primary_metric_for(schema.labels, primary_metric), progress,
+            primary_metric_for(schema.labels, primary_metric), progress, check,
         )  # fmt: skip
 
 
@@ -98,6 +114,7 @@ def _run(
     tolerance: float,
     metric: str,
     progress: bool,
+    check: DriftCheck | None = None,
 ) -> Decision:
     from training.pipeline import publish_trained
 
@@ -137,6 +154,7 @@ def _run(
         rows=prepared.rows,
         id=uuid.uuid4().hex[:12],
         at=datetime.now(UTC).isoformat(timespec="seconds"),
+        drift=check.to_dict() if check is not None else {},
     )
     return commit(registry, decision)
 
@@ -155,6 +173,27 @@ def _unchanged(registry: Registry, name: str, facts: dict[str, str]) -> Decision
         "--force retrains anyway"
     )
     return Decision(name, SKIPPED, reason, data_fingerprint=facts["data_fingerprint"])
+
+
+def _drift(
+    registry: Registry,
+    name: str,
+    schema: Schema,
+    drops: list[Drop],
+    threshold: float,
+    service: str | None = None,
+) -> DriftCheck | None:
+    """The drift `service` measured, else that of the drops the template version has not
+    seen (all, if it saw them all); None for a model with no version yet: its first version
+    is trained regardless."""
+    if service is not None:
+        return drift_from_service(service, name, threshold)
+    if schema.version is None:
+        log.info("%s: no version yet to measure drift against; training the first", name)
+        return None
+    champion = registry.get(f"{name}:{schema.version}")
+    fresh = [d for d in drops if d.sha256 not in schema.seen] or drops
+    return drift_in_rows(champion, concat([encode(d, schema) for d in fresh], schema), threshold)
 
 
 def _config(training: dict[str, Any], seed: int, epochs: int | None) -> TrainConfig:

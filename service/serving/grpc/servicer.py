@@ -119,6 +119,7 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
                 )
         except TimeoutError as err:
             raise DeadlineExceeded(f"not answered within {limit:.3g} s") from err
+        handlers.record_v2(models, served, parsed, results)  # the prediction log, if on
         runtime = served.runtime
         answer = Answer(200, b"", {VERSION_HEADER: runtime.version}, runtime.name)
         return infer_response(runtime, results, parsed), answer

@@ -1,0 +1,130 @@
+"""`ferry bench monitoring`: what watching the traffic costs, measured side by side.
+
+The same service three times on one registry: drift monitoring off, monitoring on
+(the default), and monitoring on with the prediction log writing every request.
+All three are started first, then loaded in turns (the order rotating each
+round) at one concurrency, so a load spike on a shared machine hits them alike.
+Each figure is requests/s against the service with monitoring off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from export.registry import Registry
+from loadtests import payloads
+from loadtests.load import LoadResult, merge, run_load
+from loadtests.servers import FERRY, running_server
+
+OFF, DRIFT, LOGGED = "monitoring off", "drift monitoring", "drift + prediction log (100%)"
+#: requests/s of each against monitoring off, at least
+GOALS = {DRIFT: 0.97, LOGGED: 0.90}
+
+
+@dataclass(frozen=True)
+class Setup:
+    label: str
+    env: dict[str, str]
+
+
+def setups(log_dir: Path) -> list[Setup]:
+    return [
+        Setup(OFF, {"FERRY_DRIFT_MONITORING": "false"}),
+        Setup(DRIFT, {"FERRY_DRIFT_MONITORING": "true"}),
+        Setup(
+            LOGGED,
+            {
+                "FERRY_DRIFT_MONITORING": "true",
+                "FERRY_PREDICTION_LOG_DIR": str(log_dir),
+                "FERRY_PREDICTION_LOG_SAMPLE": "1",
+            },
+        ),
+    ]
+
+
+def run(registry: Path, model: str, clients: int, seconds: float, rounds: int) -> dict[str, Any]:
+    """Measure every setup for `seconds` in all (split in `rounds` turns); the report."""
+    artifact = Registry(registry).get(f"{model}@production")
+    body = payloads.typed(model, artifact.manifest.signature)
+    common = {"FERRY_PROVIDERS": "CPUExecutionProvider", "FERRY_MODELS": model}
+    loads: dict[str, list[LoadResult]] = {}
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        urls: dict[str, str] = {}
+        for setup in setups(Path(tmp) / "log"):  # one at a time: cold starts do not overlap
+            log = Path(tmp) / f"{setup.label.split()[0]}-{len(urls)}.log"
+            env = {**common, **setup.env}
+            started = stack.enter_context(
+                running_server("bentoml", FERRY, Path(registry).resolve(), log, 90.0, **env)
+            )
+            urls[setup.label] = started.url
+            asyncio.run(run_load(started.url + "/predict", body, 8, 1.0))  # warm-up
+        labels = list(urls)
+        for turn in range(rounds):
+            for label in labels[turn % len(labels) :] + labels[: turn % len(labels)]:
+                load = asyncio.run(
+                    run_load(urls[label] + "/predict", body, clients, seconds / rounds)
+                )
+                loads.setdefault(label, []).append(load)
+        watched = {label: _watched(url, model) for label, url in urls.items()}
+    return _report(model, artifact.manifest.version, clients, seconds, rounds, loads, watched)
+
+
+def _report(
+    model: str,
+    version: str,
+    clients: int,
+    seconds: float,
+    rounds: int,
+    loads: dict[str, list[LoadResult]],
+    watched: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    base = merge(loads[OFF]).summary()["rps"]
+    rows = []
+    for label, parts in loads.items():
+        summary = merge(parts).summary()
+        ratio = summary["rps"] / base if base else 0.0
+        goal = GOALS.get(label)
+        rows.append(
+            {
+                "setup": label,
+                **summary,
+                "ratio": ratio,
+                "goal": goal,
+                "met": goal is None or ratio >= goal,
+                **watched[label],
+            }
+        )
+    return {
+        "model": model,
+        "version": version,
+        "clients": clients,
+        "seconds": seconds,
+        "rounds": rounds,
+        "setups": rows,
+    }
+
+
+def _watched(url: str, model: str) -> dict[str, Any]:
+    """What monitoring saw: rows in the drift window, rows dropped, log records."""
+    about: dict[str, Any] = {}
+    try:
+        drift = httpx.get(f"{url}/v2/models/{model}/drift", timeout=30)
+        if drift.status_code == 200:
+            window = drift.json()["window"]
+            about.update(window_rows=window["rows"], dropped_rows=window["dropped_rows"])
+        status = httpx.get(f"{url}/status", timeout=30).json()
+        logged = (status.get("monitoring") or {}).get("prediction_log")
+        if logged:
+            counts = logged["records"]
+            about["log_records"] = counts.get("written", 0) + logged["in_open_files"]
+            about["log_dropped"] = counts.get("dropped", 0) + counts.get("failed", 0)
+    except (httpx.HTTPError, ValueError, KeyError):
+        pass
+    return about
