@@ -164,8 +164,8 @@ class Refresher:
             alias = models.registry_settings.alias
             models.store.failed(
                 RegistryEmpty(
-                    f"no model in the registry has the alias {alias!r}; the "
-                    f"{len(models.entries)} loaded keep serving"
+                    f"no model in the registry at {models.store.url} has the alias {alias!r}; "
+                    f"the {len(models.entries)} loaded keep serving"
                 )
             )
             return
