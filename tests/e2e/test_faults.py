@@ -154,3 +154,19 @@ def test_an_unreadable_registry_leaves_the_loaded_versions_serving_and_says_so(
         shutil.move(tmp_path / "away", root)
     assert httpx.post(f"{url}/admin/refresh", headers=ADMIN).status_code == 200
     assert httpx.get(f"{url}/status").json()["refresh"]["registry"]["ok"] is True
+
+
+def test_tritonclients_timeout_is_the_requests_deadline(broken: Server) -> None:
+    import numpy as np
+    import tritonclient.http as triton
+    from tritonclient.utils import InferenceServerException
+
+    client = triton.InferenceServerClient(broken.url.removeprefix("http://"))
+    tensor = triton.InferInput("features", [1, 30], "FP32")
+    tensor.set_data_from_numpy(np.zeros((1, 30), dtype=np.float32))
+    answered = client.infer("good", [tensor], timeout=10_000_000)  # 10 s, in microseconds
+    assert answered.as_numpy("probabilities").shape == (1, 2)
+    with pytest.raises(InferenceServerException) as late:
+        client.infer("good", [tensor], timeout=1)  # 1 us: past before the model could run
+    message = str(late.value)  # refused at the queue, or cut off by its timer: a 504
+    assert "deadline passed before the model ran" in message or "within 0.001 ms" in message
