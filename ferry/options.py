@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -17,3 +18,10 @@ RegistryOption = Annotated[
     ),
 ]
 DEFAULT_REGISTRY = "registry"
+
+
+def local_folder(registry: str) -> Path | None:
+    """The folder of a local registry (a path or file://PATH), None for a remote one."""
+    if registry.startswith("file://"):
+        return Path(registry.removeprefix("file://"))
+    return None if "://" in registry else Path(registry)
