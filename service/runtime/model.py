@@ -18,20 +18,33 @@ from export.registry import Artifact
 from export.signature import Signature
 from export.tokenizer import TokenizerSpec
 from service.runtime.errors import ModelLoadError, ProviderUnavailable
-from service.runtime.session import open_runtime_session
+from service.runtime.instances import Instances, open_instances
+from service.runtime.placement import Placement
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text import TextTokenizer, served_signature
+
+PROBE_ROWS, PROBE_TOKENS = 4, 16  # a text model's probe batch (see service.runtime.placement)
 
 
 @dataclass
 class ModelRuntime:
-    """An inference session ready to run, plus what it needs to describe itself."""
+    """Inference sessions ready to run, plus what they need to describe themselves.
+
+    `session` is the first instance; a model placed on several instances runs a
+    batch on whichever is free (`instances`), so several batches can be in flight."""
 
     manifest: Manifest
     session: ort.InferenceSession
     providers: list[str]
     text: TextTokenizer | None = None
     loaded_at: float = field(default_factory=time.time)
+    placement: Placement = field(default_factory=Placement)
+    instances: Instances | None = None
+
+    def __post_init__(self) -> None:
+        if self.instances is None:
+            self.instances = Instances([self.session])
+        self._outputs = [spec.name for spec in self.signature.outputs]
 
     @property
     def name(self) -> str:
@@ -65,27 +78,41 @@ class ModelRuntime:
             spec = TokenizerSpec.from_manifest(manifest)
             artifact.verify()
             text = TextTokenizer.load(artifact.path, spec) if spec else None
-            session, actual = open_runtime_session(
+            probe = (
+                text.example(PROBE_ROWS, min(PROBE_TOKENS, text.max_length))
+                if text
+                else example_inputs(manifest.signature, max(settings.warmup_rows, default=1))
+            )
+            opened = open_instances(
                 artifact.model_path,
                 settings,
                 manifest.signature,
                 manifest.name,
+                probe,
                 spec.max_length if spec else 128,
             )
         except ProviderUnavailable:
             raise
         except Exception as err:  # ONNX Runtime's load errors subclass plain Exception
             raise ModelLoadError(f"cannot load {manifest.name}:{manifest.version}: {err}") from err
-        runtime = cls(manifest, session, actual, text)
+        sessions = opened.instances.sessions
+        runtime = cls(
+            manifest,
+            sessions[0],
+            opened.providers,
+            text,
+            placement=opened.placement,
+            instances=opened.instances,
+        )
         if warm_up:
             runtime.warm_up(settings.warmup_rows)
         return runtime
 
     def run(self, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Score validated inputs; returns every output of the signature by name."""
-        names = [spec.name for spec in self.signature.outputs]
-        results = self.session.run(names, inputs)
-        return dict(zip(names, results, strict=True))
+        assert self.instances is not None
+        results = self.instances.run(self._outputs, inputs)
+        return dict(zip(self._outputs, results, strict=True))
 
     def label_indices(self, results: dict[str, np.ndarray]) -> np.ndarray | None:
         """Each row's predicted class as an index into `manifest.labels`, for labelled models.
@@ -104,12 +131,13 @@ class ModelRuntime:
         Text models run each batch size at each token length in `lengths` (default:
         the max length), since every new shape allocates anew.
         """
+        assert self.instances is not None
         for rows in batch_sizes:
             if self.text is None:
-                self.run(example_inputs(self.signature, rows))
+                self.instances.run_each(self._outputs, example_inputs(self.signature, rows))
                 continue
             for length in lengths or (self.text.max_length,):
-                self.run(self.text.example(rows, length))
+                self.instances.run_each(self._outputs, self.text.example(rows, length))
 
     def describe(self) -> dict[str, object]:
         about: dict[str, object] = {
@@ -117,6 +145,7 @@ class ModelRuntime:
             "version": self.version,
             "providers": self.providers,
             "loaded_at": self.loaded_at,
+            **self.placement.describe(),
         }
         if self.text is not None:
             about["task"] = self.manifest.task

@@ -30,7 +30,7 @@ from service.scoring.outputs import rejects_table, scored_table, unread_rejects
 from service.scoring.parts import OutputStore
 from service.scoring.pipeline import Stage
 from service.scoring.planning import Planned, ScoreJob, ScoreResult, plan_job
-from service.scoring.settings import ScoreSettings
+from service.scoring.settings import ScoreSettings, scoring_runtime
 from service.scoring.state import claim, job_key, locked, remove_stale, work_folder
 from service.scoring.writer import TableSink, output_format, publish
 
@@ -74,7 +74,10 @@ def run_local(
         unread: list[str] = []
         ready = _prepared(planned, settings, unread, stages)  # reading starts now...
         ref = f"{planned.manifest.name}:{planned.manifest.version}"
-        runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)  # ...meanwhile
+        base = runtime_settings or RuntimeSettings()
+        runtime = ModelRuntime.load(  # ...meanwhile
+            planned.registry.get(ref), scoring_runtime(base, settings)
+        )
         store, files = OutputStore(folder), WorkFiles.of(job, folder)
         scored = stages.enter_context(Stage(_scored(ready, runtime, store), settings.queue_parts))
         tally = _write_parts(

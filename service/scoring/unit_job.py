@@ -35,6 +35,7 @@ class UnitWork:
     batch_rows: int
     folder: Path
     output: Path
+    threads: int = 1  # ONNX Runtime threads: the CPUs the actor reserves
 
     def store(self) -> UnitStore:
         """The job's work folder."""

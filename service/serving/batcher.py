@@ -14,6 +14,16 @@ itself, because handing a 30 us MLP batch to a thread and back costs several
 times the batch (measured: 25 us direct, 170-370 us through the thread on 2
 busy cores). Slower models run in the worker thread so the loop keeps reading
 requests, and batches grow, while the model computes.
+
+A text model's batch is also bounded by tokens (`max_batch_tokens`, as in TEI): a
+request carries its padded width, and a batch stops before its rows times its
+widest row would pass the budget, so long texts make small batches and short
+ones fill up to `max_batch_size` rows. A request alone over the budget still runs.
+
+A model placed on several instances (`instances`, see `service.runtime.placement`)
+has that many batches in flight, each in a worker thread of its own; the next batch
+is taken from the queue only when an instance is free, so batches still grow
+while every instance computes.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ class _Item:
     future: asyncio.Future[Arrays]
     bucket: int = 0
     queued_at: float = field(default_factory=time.perf_counter)
+    width: int = 0  # tokens per row once padded (text models), for the token budget
 
 
 class Batcher:
@@ -58,6 +69,8 @@ class Batcher:
         on_batch: BatchHook | None = None,
         join: JoinFn | None = None,
         inline_below_ms: float = 0.5,
+        instances: int = 1,
+        max_batch_tokens: int = 0,
     ) -> None:
         self.run = run
         self.join = join or concatenate
@@ -77,15 +90,19 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
+        self.instances = max(1, instances)
+        self.max_batch_tokens = max_batch_tokens  # 0: rows alone bound a batch
+        self._running: set[asyncio.Task[None]] = set()  # batches in flight beyond the loop's
 
     @property
     def queued_rows(self) -> int:
         return self._queued_rows
 
-    async def submit(self, inputs: Arrays, bucket: int = 0) -> Arrays:
+    async def submit(self, inputs: Arrays, bucket: int = 0, width: int = 0) -> Arrays:
         """Queue validated inputs and return this request's slice of the batch output.
 
-        Only requests of the same `bucket` share a batch.
+        Only requests of the same `bucket` share a batch; `width` (tokens per row)
+        counts against `max_batch_tokens`.
         """
         rows = next(iter(inputs.values())).shape[0]
         if self._queued_rows + rows > self.max_queue_rows:
@@ -97,6 +114,7 @@ class Batcher:
         self._ensure_started()
         assert self._wakeup is not None
         item = _Item(inputs, rows, asyncio.get_running_loop().create_future(), bucket)
+        item.width = width
         self._queue.append(item)
         self._queued_rows += rows
         self._wakeup.set()
@@ -122,9 +140,9 @@ class Batcher:
             self._wakeup = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._loop())
         if self._executor is None:
-            # One thread per model: its batches never wait behind another model's.
+            # Threads per model: its batches never wait behind another model's.
             self._executor = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix=f"batch-{self.name}"
+                max_workers=self.instances, thread_name_prefix=f"batch-{self.name}"
             )
 
     async def _loop(self) -> None:
@@ -133,15 +151,29 @@ class Batcher:
         while True:
             if not self._queue:
                 if self._closing:
+                    if self._running:
+                        await asyncio.wait(set(self._running))
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
             if self.max_latency_s and self._queued_rows < self.max_batch_size:
                 await self._wait_for_more()
+            await self._free_instance()
             batch = self._take()
-            if batch:
+            if not batch:
+                continue
+            if self.instances == 1:
                 await self._dispatch(loop, batch)
+            else:
+                task = loop.create_task(self._dispatch(loop, batch))
+                self._running.add(task)
+                task.add_done_callback(self._running.discard)
+
+    async def _free_instance(self) -> None:
+        """Wait until fewer than `instances` batches are in flight."""
+        while len(self._running) >= self.instances:
+            await asyncio.wait(set(self._running), return_when=asyncio.FIRST_COMPLETED)
 
     async def _wait_for_more(self) -> None:
         deadline = self._queue[0].queued_at + self.max_latency_s
@@ -151,10 +183,11 @@ class Batcher:
             await asyncio.sleep(min(left, 0.0005))
 
     def _take(self) -> list[_Item]:
-        """The oldest request and those after it in its bucket, up to `max_batch_size` rows."""
+        """The oldest request and those after it in its bucket, up to `max_batch_size` rows
+        and `max_batch_tokens` padded tokens."""
         batch: list[_Item] = []
         other: collections.deque[_Item] = collections.deque()  # later buckets keep their order
-        rows = 0
+        rows = width = 0
         while self._queue and rows < self.max_batch_size:
             item = self._queue[0]
             if batch and item.bucket != batch[0].bucket:
@@ -162,16 +195,22 @@ class Batcher:
                 continue
             if batch and rows + item.rows > self.max_batch_size:
                 break
+            if batch and self._over_budget(rows + item.rows, max(width, item.width)):
+                break
             self._queue.popleft()
             self._queued_rows -= item.rows
             if item.future.cancelled():  # client went away while queued
                 continue
             batch.append(item)
-            rows += item.rows
+            rows, width = rows + item.rows, max(width, item.width)
         if other:
             other.extend(self._queue)
             self._queue = other
         return batch
+
+    def _over_budget(self, rows: int, width: int) -> bool:
+        """Whether `rows` padded to `width` tokens would pass `max_batch_tokens`."""
+        return bool(self.max_batch_tokens) and rows * width > self.max_batch_tokens
 
     async def _dispatch(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
         started = time.perf_counter()

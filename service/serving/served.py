@@ -70,8 +70,15 @@ def serve_version(
     else:
         buckets = bucket_bounds(text_settings.buckets, runtime.text.max_length)
         # Every bucket's shapes at the sizes batches take alone and under load.
-        runtime.warm_up((1, batching.max_batch_size), buckets)
-    log.info("loaded %s version %s on %s", runtime.name, runtime.version, runtime.providers)
+        for bound in buckets:
+            runtime.warm_up((1, largest_batch(batching, bound)), (bound,))
+    log.info(
+        "loaded %s version %s on %s, %s",
+        runtime.name,
+        runtime.version,
+        runtime.providers,
+        runtime.placement.describe(),
+    )
     batcher = Batcher(
         runtime.run,
         f"{runtime.name}:{runtime.version}",
@@ -82,5 +89,14 @@ def serve_version(
         on_batch=on_batch,
         join=padded_join(runtime.text.pads()) if runtime.text else None,
         inline_below_ms=batching.inline_below_ms,
+        instances=runtime.placement.instances,
+        max_batch_tokens=batching.max_batch_tokens if runtime.text else 0,
     )
     return ServedModel(runtime, batcher, buckets)
+
+
+def largest_batch(batching: BatchSettings, width: int) -> int:
+    """The most rows of `width` tokens a text batch holds under both of its bounds."""
+    if not batching.max_batch_tokens:
+        return batching.max_batch_size
+    return min(batching.max_batch_size, max(1, batching.max_batch_tokens // width))
