@@ -1,11 +1,16 @@
 """`ferry bench score`: batch scoring figures, all measured in one run.
 
 - local engine rows/s against a bare ONNX Runtime loop over the same rows, already in
-  memory as one array, at the same batch size (goal: at least 0.85 of it). The two take
+  memory as one array, at the same batch size, on a session with every core this
+  process may use (goal for compute-bound models: at least 0.85 of it). They take
   turns `repeat` times and the figure is the median of the turns' ratios: on a machine
   shared with other work one pair can be off by a fifth either way. Also the CPU
   seconds each spends per million rows (steadier than rates on a machine shared with
   other work, and what bounds the engine when reading, scoring and writing share the cores);
+- whole processes, wall clock from start to exit: `ferry score` (interpreter, imports,
+  planning, validation, rejects, resumable parts, publishing) against the careful
+  streaming script a user would write (`loadtests/peers/stream_score.py`), in the same
+  turns (goal for the tabular model: the script's time / ferry's >= 1.0);
 - peak RSS of a job over N rows against one over N/10 rows, each in a child process
   of its own (goal: at most 1.5 times);
 - the Ray engine on this machine: rows/s, and its time against the local engine's;
@@ -32,13 +37,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from export.manifest import Manifest
-from export.registry import Registry
-from service.runtime import ModelRuntime, RuntimeSettings
+from export.registry import Artifact, Registry
+from loadtests import thresholds
+from service.runtime import ModelRuntime, RuntimeSettings, available_cores
 from service.scoring import ScoreJob, Source, plan_columns, prepare, run_local
 
 ROW_GROUP = 65536
-LOCAL_GOAL = 0.85
-RSS_GOAL = 1.5
+GOALS = thresholds.goals("score")
+LOCAL_GOAL = GOALS["local_vs_bare"]
+RSS_GOAL = GOALS["rss_ratio"]
+CAREFUL_GOAL = GOALS["tabular_vs_careful_script"]
 
 
 @dataclass
@@ -62,6 +70,12 @@ class ModelFigures:
     ray_start_seconds: float | None = None
     # local / bare of each turn, bare measured just before the local job.
     turn_ratios: list[float] = field(default_factory=list)
+    bare_threads: int = 1  # the bare loop's: every core this process may use
+    local_threads: int = 1  # what the job's placement gave the model
+    compute_bound: bool = False  # the job counted the model compute-bound (its placement)
+    # whole processes, wall clock: `ferry score` and the careful script, per turn
+    cli_seconds: list[float] = field(default_factory=list)
+    careful_seconds: list[float] = field(default_factory=list)
 
     @property
     def local_vs_bare(self) -> float:
@@ -69,6 +83,13 @@ class ModelFigures:
         if self.turn_ratios:
             return _median(self.turn_ratios)
         return self.local_rows_per_s / self.bare_rows_per_s
+
+    @property
+    def careful_vs_cli(self) -> float | None:
+        """The careful script's wall clock over `ferry score`'s (>= 1: ferry is faster):
+        the median turn."""
+        pairs = zip(self.careful_seconds, self.cli_seconds, strict=True)
+        return _median([c / f for c, f in pairs]) if self.cli_seconds else None
 
     @property
     def bare_cpu_per_million(self) -> float:
@@ -104,12 +125,38 @@ class Report:
         for m in self.models:
             ratios = {
                 "local_vs_bare": m.local_vs_bare,
+                "careful_vs_cli": m.careful_vs_cli,
                 "rss_ratio": m.rss_ratio,
                 "bare_cpu_per_million": m.bare_cpu_per_million,
                 "local_cpu_per_million": m.local_cpu_per_million,
             }
             rows.append({**asdict(m), **ratios, "ray_overhead": m.ray_overhead})
-        return {"models": rows, "notes": self.notes}
+        return {"models": rows, "notes": self.notes, "checks": self.checks()}
+
+    def checks(self) -> list[thresholds.Check]:
+        """The goals of `thresholds.toml [score]`, each with its measured figure."""
+        results = []
+        for m in self.models:
+            if m.compute_bound:
+                results.append(
+                    thresholds.at_least(f"{m.model}: local / bare", m.local_vs_bare, LOCAL_GOAL)
+                )
+            if m.rss_ratio is not None:
+                results.append(thresholds.at_most(f"{m.model}: RSS ratio", m.rss_ratio, RSS_GOAL))
+        tabular = self.models[0] if self.models else None
+        if tabular is not None and tabular.careful_vs_cli is not None:
+            results.append(
+                thresholds.at_least(
+                    f"{tabular.model}: careful script / ferry score, wall clock",
+                    tabular.careful_vs_cli,
+                    CAREFUL_GOAL,
+                )
+            )
+        return results
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for *_, ok in self.checks())
 
 
 def write_input(manifest: Manifest, path: Path, rows: int, seed: int = 0) -> None:
@@ -156,6 +203,47 @@ def read_convert(manifest: Manifest, path: Path, batch: int) -> float:
     for part in source.parts(plan.read, batch):
         rows += len(next(iter(prepare(part, plan).inputs.values())))
     return rows / (time.perf_counter() - started)
+
+
+def every_core() -> RuntimeSettings:
+    """One session on every core this process may use: the bare loop's ceiling."""
+    return RuntimeSettings(
+        intra_op_threads=available_cores(), instances=1, model_threads={}, model_instances={}
+    )
+
+
+def cli_job(job: ScoreJob) -> float:
+    """Wall-clock seconds of `ferry score` on `job`, as a user runs it: a whole process."""
+    command = [sys.executable, "-m", "ferry", "score", job.model, "--registry", str(job.registry)]
+    command += ["-i", str(job.input), "-o", str(job.output), "--batch-rows", str(job.batch_rows)]
+    for column in job.keep or ():
+        command += ["--id-col", column]
+    return _timed(command)
+
+
+def careful_script(artifact: Artifact, job: ScoreJob) -> float:
+    """Wall-clock seconds of the careful streaming script on the same file and batches."""
+    manifest = artifact.manifest
+    command = [sys.executable, "-m", "loadtests.peers.stream_score", str(artifact.model_path)]
+    command += [str(job.input), str(job.output), "--batch", str(job.batch_rows)]
+    if manifest.features:
+        command += ["--features", ",".join(manifest.features)]
+    else:
+        command += ["--input-column", manifest.signature.inputs[0].name]
+    for column in job.keep or ():
+        command += ["--id", column]
+    if manifest.labels:
+        command += ["--labels", ",".join(manifest.labels)]
+    return _timed(command)
+
+
+def _timed(command: list[str]) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} failed: {done.stderr[-2000:]}")
+    return seconds
 
 
 def local_job(job: ScoreJob) -> dict[str, float]:
@@ -208,17 +296,24 @@ def bench_model(
     figures = ModelFigures(manifest.name, rows, batch_rows, small_rows=small_rows)
     data = workdir / f"{manifest.name}-{rows}.parquet"
     write_input(manifest, data, rows)
-    runtime = ModelRuntime.load(artifact, RuntimeSettings())
+    runtime = ModelRuntime.load(artifact, every_core())
+    figures.bare_threads = runtime.placement.threads
     inputs = load_inputs(manifest, data)
     figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
     job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.root)
     job = ScoreJob(**{**asdict(job), "keep": ("id",), "batch_rows": batch_rows})
+    whole = ScoreJob(**{**asdict(job), "output": workdir / f"{manifest.name}-cli.parquet"})
+    careful = ScoreJob(**{**asdict(job), "output": workdir / f"{manifest.name}-careful.parquet"})
     bares, locals_ = [], []
     for _ in range(repeat):
         bares.append(bare_onnxruntime(runtime, inputs, batch_rows))
         locals_.append(local_job(job))
         figures.turn_ratios.append(locals_[-1]["rows_per_s"] / bares[-1][0])
+        figures.cli_seconds.append(cli_job(whole))
+        figures.careful_seconds.append(careful_script(artifact, careful))
     del inputs
+    figures.local_threads = int(locals_[-1]["threads"])
+    figures.compute_bound = bool(locals_[-1]["compute_bound"])
     figures.bare_rows_per_s = _median([rate for rate, _ in bares])
     figures.bare_cpu_seconds = _median([cpu for _, cpu in bares])
     for key, name in [
@@ -332,6 +427,8 @@ def _child(args: dict[str, str]) -> None:
         "seconds": result.seconds,
         "cpu_seconds": time.process_time() - cpu,
         "peak_rss_mb": peak_rss_kib() / 1024,
+        "threads": result.threads,
+        "compute_bound": bool(result.compute_bound),
     }
     print(json.dumps(figures))
 

@@ -1,17 +1,23 @@
-"""`ferry bench text`: a text model served against raw ONNX Runtime, and what bucketing buys.
+"""`ferry bench text`: a text model served against raw ONNX Runtime, a user's server, and
+its own batching choices, side by side in one run.
 
-One run, on a text model from the registry (default `text-embed`):
+On a text model from the registry (default `text-embed`), with the servers started
+here on 127.0.0.1 and measured in alternating slices (`rounds` per workload), so a
+load spike from elsewhere hits every contender alike:
 
-1. the service, started here on 127.0.0.1, at `clients` concurrent clients
-   sending one text each, for 16-token and for 128-token texts;
-2. raw ONNX Runtime on the same texts at the service's measured mean batch
-   size, in-process, same session settings, in slices alternating with the
-   service's (see `loadtests.text_serve`); the ratio service / raw (goal 0.70);
-3. a mixed-length workload in raw ONNX Runtime: batches in arrival order padded
-   to the max length, the same padded to their longest text, and batches grouped
-   by length bucket and padded to their longest text (what the service does);
-4. the mixed workload through the service, with its length buckets and with one
-   bucket only (padding to the longest still on), to see bucketing on its own.
+1. 128-token texts, one per request, `clients` clients: the service as shipped; raw
+   ONNX Runtime in-process on one session with every core this process may use, at
+   the service's measured mean batch; and the FastAPI + sentence-transformers server a
+   user would write (`loadtests/peers/st_peer.py`, PyTorch with its default threads);
+2. the mixed-length corpus (70% <= 16 tokens, 20% 17-64, 10% longer): the service
+   against raw ONNX Runtime at its mean batch, batched by length bucket as it does;
+3. texts of 8 to 128 tokens (`texts_per_request` each): the service with its token
+   budget (`FERRY_MAX_BATCH_TOKENS`) against the same service bounding batches by
+   rows alone (`FERRY_MAX_BATCH_TOKENS=0`): sentences/s and p99;
+4. raw ONNX Runtime on the mixed corpus under three padding strategies, and (with
+   `service_mixed`) the service with its length buckets against one bucket.
+
+The goals are in `loadtests/thresholds.toml [text]`; a miss makes the run exit 1.
 """
 
 from __future__ import annotations
@@ -19,24 +25,33 @@ from __future__ import annotations
 import os
 import platform
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from export.errors import ExportError
 from export.registry import Registry
-from loadtests import text_report
+from loadtests import text_report, thresholds
 from loadtests.servers import FERRY, running_server
 from loadtests.text_corpus import Corpus
 from loadtests.text_raw import batches, sentences_per_s
-from loadtests.text_serve import Client, Served
-from service.runtime import ModelRuntime, RuntimeSettings, TextSettings, bucket_bounds
+from loadtests.text_serve import Client
+from service.runtime import (
+    ModelRuntime,
+    RuntimeSettings,
+    TextSettings,
+    available_cores,
+    bucket_bounds,
+)
 
-GOAL = 0.70
-LENGTHS = (16, 128)
+GOALS = thresholds.goals("text")
 POOL = 256  # different texts per workload
-ROUNDS = 3  # alternating service / raw slices per text length
+ROUNDS = 3  # alternating slices per workload
+PEER = "loadtests.peers.st_peer:app"
+SPREAD = (8, 128)  # token counts of the token-budget workload
 
 
 def run(
@@ -48,8 +63,10 @@ def run(
     command: str,
     service_mixed: bool = True,
     rounds: int = ROUNDS,
+    peer: bool = True,
+    texts_per_request: int = 4,
 ) -> int:
-    """Measure, write `out`/results.{json,md}, print the table; 1 when the goal is missed."""
+    """Measure, write `out`/results.{json,md}, print the table; 1 when a goal is missed."""
     runtime = load(registry, model)
     if runtime is None:
         return 0
@@ -57,47 +74,65 @@ def run(
     corpus = Corpus(runtime.text)
     bounds = bucket_bounds(TextSettings().buckets, runtime.text.max_length)
     report: dict[str, Any] = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores (this process may use "
+        f"{available_cores()}), {platform.platform()}",
+        "load_average": os.getloadavg(),
         "command": command,
         "model": model,
         "version": runtime.version,
         "providers": runtime.providers,
+        "raw_threads": runtime.placement.threads,
         "clients": clients,
         "seconds": seconds,
         "rounds": rounds,
-        "goal": GOAL,
+        "goals": GOALS,
         "buckets": list(bounds),
     }
-    mixed = corpus.mixed(4 * clients)
-    with tempfile.TemporaryDirectory() as tmp:
-        with _service(registry, Path(tmp) / "buckets.log", model) as url:
-            client = Client(url, model, clients)
-            report["fixed"] = [
-                against_raw(client, runtime, n, corpus.texts(n, POOL), seconds, rounds)
-                for n in LENGTHS
-            ]
-            bucketed = served(client, mixed, seconds) if service_mixed else None
+    long, mixed = corpus.texts(128, POOL), corpus.mixed(4 * clients)
+    spread = corpus.spread(POOL, *SPREAD)
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        up = _Servers(stack, registry, Path(tmp), model)
+        service = Client(up.ferry("service"), model, clients)
+        report["placement"] = placement(service.url, model)
+        users = Client(up.peer(), model, clients) if peer else None
+        report["fixed"] = [
+            against_raw(service, runtime, long, seconds, rounds, (), users),
+        ]
+        report["mixed_service"] = against_raw(service, runtime, mixed, seconds, rounds, bounds)
+        rows_only = Client(up.ferry("rows", FERRY_MAX_BATCH_TOKENS="0"), model, clients)
+        report["budget"] = budget_vs_rows(
+            service.with_texts(texts_per_request),
+            rows_only.with_texts(texts_per_request),
+            spread,
+            seconds,
+            rounds,
+        )
         report["mixed"] = mixed_raw(runtime, mixed, clients, seconds, bounds)
-        if bucketed is not None:
-            # One bucket as large as the model's max length: bucketing off, padding unchanged.
-            one = str(runtime.text.max_length)
-            with _service(registry, Path(tmp) / "one.log", model, FERRY_TEXT_BUCKETS=one) as url:
-                unbucketed = served(Client(url, model, clients), mixed, seconds)
-            report["mixed"]["service"] = {"buckets": bucketed, "one bucket": unbucketed}
+        if service_mixed:
+            one_bucket = up.ferry("one", FERRY_TEXT_BUCKETS=str(runtime.text.max_length))
+            report["mixed"]["service"] = {
+                "buckets": served(service, mixed, seconds),
+                "one bucket": served(Client(one_bucket, model, clients), mixed, seconds),
+            }
+    report["checks"] = checks(report)
     text_report.write(report, out)
     print(text_report.markdown(report))
     print(f"written: {out / 'results.json'}, {out / 'results.md'}")
-    return 0 if all(f["passed"] for f in report["fixed"]) else 1
+    return 0 if all(ok for *_, ok in report["checks"]) else 1
 
 
 def load(registry: Path, model: str) -> ModelRuntime | None:
-    """The production version of `model` as the service loads it, or None (with why) to skip."""
+    """The production version of `model` on one session with every core this process may
+    use (the raw ceiling), or None (with why) to skip."""
     try:
         artifact = Registry(registry).get(f"{model}@production")
     except ExportError as err:
         print(f"skipped: no text model to measure ({err}); train one with `ferry train {model}`")
         return None
-    runtime = ModelRuntime.load(artifact, RuntimeSettings(), warm_up=False)
+    every_core = RuntimeSettings(
+        intra_op_threads=available_cores(), instances=1, model_threads={}, model_instances={}
+    )
+    runtime = ModelRuntime.load(artifact, every_core, warm_up=False)
     if runtime.text is None:
         print(
             f"skipped: {model}:{runtime.version} is not a text model (no preprocessing.tokenizer)"
@@ -109,41 +144,88 @@ def load(registry: Path, model: str) -> ModelRuntime | None:
 def against_raw(
     client: Client,
     runtime: ModelRuntime,
-    tokens: int,
     texts: list[str],
     seconds: float,
     rounds: int,
+    bounds: tuple[int, ...] = (),
+    users: Client | None = None,
 ) -> dict[str, Any]:
-    """The service and raw ONNX Runtime (at the service's mean batch size so far), alternating."""
+    """The service, raw ONNX Runtime at the service's mean batch so far (batched by
+    length bucket with `bounds`) and the user's server, in alternating slices."""
     assert runtime.text is not None
-    client.warm(texts)
-    service = Served(client.clients)
-    rates, sizes = [], []
-    for _ in range(rounds):
-        client.slice(texts, seconds / rounds, service)
+    text = runtime.text
+    service, peer = client.served(), client.served()
+    rates: list[float] = []
+    sizes: list[int] = []
+
+    def raw(slice_s: float) -> None:
         size = max(1, round(service.mean_batch or 1))
-        feeds = batches(runtime.text, texts[: 2 * size], size)
-        rates.append(sentences_per_s(runtime.session, feeds, seconds / rounds))
+        feeds = batches(
+            text, texts[: max(2 * size, 32)] if not bounds else texts, size, bounds=bounds
+        )
+        rates.append(sentences_per_s(runtime.session, feeds, slice_s))
         sizes.append(size)
+
+    slices: list[Callable[[float], object]] = [
+        lambda s: client.slice(texts, s, service),
+        raw,
+    ]
+    client.warm(texts)
+    if users is not None:
+        users.warm(texts)
+        slices.append(lambda s: users.slice(texts, s, peer))
+    alternate(slices, seconds, rounds)
     summary = service.summary()
-    raw = sum(rates) / len(rates)
-    ratio = summary["sentences_per_s"] / raw
-    return {
-        "tokens": tokens,
-        "mean_tokens": float(runtime.text.encode(texts).lengths.mean()),
+    result: dict[str, Any] = {
+        "mean_tokens": float(text.encode(texts).lengths.mean()),
         "service": summary,
         "raw_batch": sizes[-1],
         "raw_batches": sizes,
-        "raw_sentences_per_s": raw,
-        "ratio": ratio,
-        "passed": ratio >= GOAL and summary["errors"] == 0,
+        "raw_sentences_per_s": sum(rates) / len(rates),
+        "ratio": summary["sentences_per_s"] / (sum(rates) / len(rates)),
     }
+    if users is not None:
+        result["peer"] = peer.summary()
+        result["vs_peer"] = summary["sentences_per_s"] / max(
+            peer.summary()["sentences_per_s"], 1e-9
+        )
+    return result
+
+
+def budget_vs_rows(
+    budget: Client, rows: Client, texts: list[str], seconds: float, rounds: int
+) -> dict[str, Any]:
+    """The service with its token budget and with rows alone, in alternating slices."""
+    with_budget, rows_only = budget.served(), rows.served()
+    budget.warm(texts)
+    rows.warm(texts)
+    alternate(
+        [lambda s: budget.slice(texts, s, with_budget), lambda s: rows.slice(texts, s, rows_only)],
+        seconds,
+        rounds,
+    )
+    a, b = with_budget.summary(), rows_only.summary()
+    return {
+        "texts_per_request": budget.texts_per_request,
+        "tokens": list(SPREAD),
+        "token budget": a,
+        "rows alone": b,
+        "ratio": a["sentences_per_s"] / max(b["sentences_per_s"], 1e-9),
+        "p99_ratio": a["p99_ms"] / max(b["p99_ms"], 1e-9),
+    }
+
+
+def alternate(slices: list[Callable[[float], object]], seconds: float, rounds: int) -> None:
+    """Run each slice for `seconds / rounds`, in turn, `rounds` times."""
+    for _ in range(rounds):
+        for one in slices:
+            one(seconds / rounds)
 
 
 def served(client: Client, texts: list[str], seconds: float) -> dict[str, Any]:
     """The service alone on a workload: sentences/s, latency, mean batch size."""
     client.warm(texts)
-    return client.slice(texts, seconds, Served(client.clients)).summary()
+    return client.slice(texts, seconds, client.served()).summary()
 
 
 def mixed_raw(
@@ -167,10 +249,65 @@ def mixed_raw(
     }
 
 
-@contextmanager
-def _service(registry: Path, log: Path, model: str, **env: str) -> Iterator[str]:
-    # Loading warms every bucket at the max batch size: seconds for a real transformer.
-    with running_server(
-        "bentoml", FERRY, registry.resolve(), log, 300.0, FERRY_MODELS=model, **env
-    ) as started:
-        yield started.url
+def checks(report: dict[str, Any]) -> list[thresholds.Check]:
+    """Every goal of `thresholds.toml [text]` with its measured figure."""
+    goals = report["goals"]
+    results = []
+    served = [*report["fixed"], report["mixed_service"]]
+    budget = report["budget"]
+    everything = [s["service"] for s in served] + [budget["token budget"], budget["rows alone"]]
+    for summary in everything:
+        rate = summary["errors"] / max(1, summary["requests"])
+        results.append(thresholds.at_most("service: error rate", rate, goals["max_error_rate"]))
+    for label, one in [("128-token texts", report["fixed"][0]), ("mixed", report["mixed_service"])]:
+        results.append(
+            thresholds.at_least(f"service / raw, {label}", one["ratio"], goals["service_vs_raw"])
+        )
+    if "vs_peer" in report["fixed"][0]:
+        results.append(
+            thresholds.at_least(
+                "service / sentence-transformers, 128-token texts",
+                report["fixed"][0]["vs_peer"],
+                goals["service_vs_sentence_transformers"],
+            )
+        )
+    results.append(
+        thresholds.at_least(
+            "token budget / rows alone, sentences/s", budget["ratio"], goals["token_budget_vs_rows"]
+        )
+    )
+    results.append(
+        thresholds.at_most(
+            "token budget / rows alone, p99", budget["p99_ratio"], goals["token_budget_p99_vs_rows"]
+        )
+    )
+    return results
+
+
+def placement(url: str, model: str) -> dict[str, Any]:
+    """What the service gave the model (threads, instances), from its /status."""
+    about: dict[str, Any] = httpx.get(f"{url}/status", timeout=10).json()["models"][model]
+    keys = ("intra_op_threads", "instances", "compute_bound", "row_us", "cores", "placement")
+    return {k: about.get(k) for k in keys}
+
+
+class _Servers:
+    """The contenders of one run, started one at a time (cold starts do not overlap) and
+    kept running until the run ends."""
+
+    def __init__(self, stack: ExitStack, registry: Path, tmp: Path, model: str) -> None:
+        self.stack, self.registry, self.tmp, self.model = stack, registry.resolve(), tmp, model
+
+    def ferry(self, label: str, **env: str) -> str:
+        return self._start("bentoml", FERRY, label, FERRY_MODELS=self.model, **env)
+
+    def peer(self) -> str:
+        return self._start("uvicorn", PEER, "sentence-transformers")
+
+    def _start(self, kind: str, target: str, label: str, **env: str) -> str:
+        log = self.tmp / f"{label}.log"
+        # Loading warms every bucket at the largest batch: seconds for a real transformer.
+        started = self.stack.enter_context(
+            running_server(kind, target, self.registry, log, 300.0, **env)
+        )
+        return started.url

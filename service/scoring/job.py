@@ -94,6 +94,8 @@ def run_local(
         seconds=time.perf_counter() - started,
         rows_this_run=tally.rows_this_run,
         resumed_parts=tally.resumed_parts,
+        threads=runtime.placement.threads,
+        compute_bound=runtime.placement.compute_bound,
     )
 
 

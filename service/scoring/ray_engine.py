@@ -101,6 +101,7 @@ def run_ray(
         rows_this_run=scored + sum(d.rejected for d in done.values()) - resumed,
         resumed_parts=len(units) - len(pending),
         engine="ray",
+        threads=max(1, int(settings.ray_num_cpus)),  # per actor
     )
 
 
