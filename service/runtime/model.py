@@ -59,6 +59,11 @@ class ModelRuntime:
         return self.manifest.signature
 
     @property
+    def output_names(self) -> list[str]:
+        """The graph's outputs, in signature order."""
+        return self._outputs
+
+    @property
     def interface(self) -> Signature:
         """The tensors clients send and receive: a text model takes strings, not tokens."""
         return served_signature(self.signature) if self.text else self.signature
