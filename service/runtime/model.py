@@ -21,7 +21,7 @@ from service.runtime.errors import ModelLoadError, ProviderUnavailable
 from service.runtime.instances import Instances, open_instances
 from service.runtime.placement import Placement
 from service.runtime.settings import RuntimeSettings
-from service.runtime.text import TextTokenizer, served_signature
+from service.runtime.text import TEXT_INPUT, TextTokenizer, served_signature
 
 PROBE_ROWS, PROBE_TOKENS = 4, 16  # a text model's probe batch (see service.runtime.placement)
 
@@ -118,6 +118,20 @@ class ModelRuntime:
         assert self.instances is not None
         results = self.instances.run(self._outputs, inputs)
         return dict(zip(self._outputs, results, strict=True))
+
+    def predict(
+        self, inputs: dict[str, np.ndarray], max_tokens: int = 8192
+    ) -> dict[str, np.ndarray]:
+        """Outputs for inputs of `interface`, row for row. A text model's strings are
+        tokenised and run in batches of similar length, each at most `max_tokens` tokens
+        once padded: batch scoring hands over thousands of texts at once."""
+        if self.text is None:
+            return self.run(inputs)
+        tokens = self.text.encode(inputs[TEXT_INPUT].tolist())
+        chunks = tokens.chunks(max_tokens)
+        results = [self.run(self.text.feeds(tokens.take(rows))) for rows in chunks]
+        order = np.argsort(np.concatenate(chunks))
+        return {n: np.concatenate([r[n] for r in results])[order] for n in self._outputs}
 
     def label_indices(self, results: dict[str, np.ndarray]) -> np.ndarray | None:
         """Each row's predicted class as an index into `manifest.labels`, for labelled models.

@@ -12,6 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from service.runtime.errors import InvalidInput
+from service.runtime.text.inputs import check_length, max_chars
 from service.runtime.validation import conform
 from service.scoring.arrays import as_numpy
 from service.scoring.columns import ColumnPlan, InputColumns
@@ -48,7 +50,10 @@ def prepare(
     prepared = Prepared(index, first_row, batch, {})
     matrices = {}
     for found in plan.inputs:
-        matrix, why = _matrix(batch, found, plan.parsed, prepared.parsed)
+        if found.text:
+            matrix, why = texts(batch.column(found.columns[0]), found.columns[0])
+        else:
+            matrix, why = _matrix(batch, found, plan.parsed, prepared.parsed)
         matrices[found.spec.name] = matrix
         for row, reason in sorted(why.items()):
             prepared.reasons.setdefault(row, reason)
@@ -57,6 +62,9 @@ def prepare(
         for found in plan.inputs:
             rows = matrices[found.spec.name]
             rows = rows if good is None else rows[good]
+            if found.text:
+                prepared.inputs[found.spec.name] = rows
+                continue
             shaped = rows.reshape((rows.shape[0], *found.spec.shape[1:]))
             prepared.inputs[found.spec.name] = conform(shaped, found.spec, found.spec.name)
     # Only the kept columns are needed from here on: the part waits in the pipeline's
@@ -135,6 +143,25 @@ def _listed(column: pa.Array, found: InputColumns, work: np.dtype) -> tuple[np.n
     with np.errstate(over="ignore", invalid="ignore"):
         matrix[fits] = flat[fits[parents]].reshape(-1, width)
     return matrix, reasons
+
+
+def texts(column: pa.Array, name: str) -> tuple[np.ndarray, Reasons]:
+    """A text column as an object array of strings, with a reason for each missing or
+    over-long text (the limits HTTP requests have: `FERRY_TEXT_MAX_CHARS`)."""
+    values = np.array(column.to_pylist(), dtype=object)
+    reasons: Reasons = {}
+    if column.null_count:
+        for row in as_numpy(pc.indices_nonzero(column.is_null())).tolist():
+            reasons[row] = f"column {name!r}: missing value"
+            values[row] = ""
+    if len(column) and not pa.types.is_null(column.type):
+        chars = as_numpy(pc.fill_null(pc.utf8_length(column), 0))
+        for row in np.flatnonzero(chars > max_chars()).tolist():
+            try:
+                check_length(values[row], f"column {name!r}")
+            except InvalidInput as err:
+                reasons[row] = str(err)
+    return values, reasons
 
 
 def numbers(column: pa.Array, name: str) -> tuple[np.ndarray, Reasons]:

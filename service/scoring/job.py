@@ -79,7 +79,9 @@ def run_local(
             planned.registry.get(ref), scoring_runtime(base, settings)
         )
         store, files = OutputStore(folder), WorkFiles.of(job, folder)
-        scored = stages.enter_context(Stage(_scored(ready, runtime, store), settings.queue_parts))
+        scored = stages.enter_context(
+            Stage(_scored(ready, runtime, store, settings.batch_tokens), settings.queue_parts)
+        )
         tally = _write_parts(
             planned, runtime, store, files, scored, unread, progress or NoProgress()
         )
@@ -159,7 +161,7 @@ def _prepared(
 
 
 def _scored(
-    ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore
+    ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore, batch_tokens: int
 ) -> Iterator[Scored]:
     """Each part with its outputs: those an earlier run saved, up to the first part whose
     file is missing or torn; from there on, the model's."""
@@ -173,7 +175,7 @@ def _scored(
                 yield part, outputs, False
                 continue
             saved = part.index
-        yield part, runtime.run(part.inputs) if part.inputs else None, True
+        yield part, runtime.predict(part.inputs, batch_tokens) if part.inputs else None, True
 
 
 def _write_parts(

@@ -146,6 +146,7 @@ def _score(
         folder=folder.resolve(),
         output=job.output,
         threads=max(1, int(settings.ray_num_cpus)),
+        batch_tokens=settings.batch_tokens,
     )
     items = [
         {"unit": u.index, "files": [str(f) for f in u.files], "skip": u.skip, "rows": u.rows}

@@ -27,6 +27,9 @@ class ScoreSettings(BaseSettings):
     # compute-bound: reading, converting and writing cost about 1 us per row, so a
     # slower model is what the job waits for, and it gets every core.
     compute_bound_us: float = Field(default=2.0, gt=0)
+    # Text models: a part's texts run sorted by length in batches of at most this many
+    # tokens once padded (ONNX Runtime's speed per token levels off near 1,000).
+    batch_tokens: int = Field(default=8192, ge=1)
 
 
 def scoring_runtime(base: RuntimeSettings, settings: ScoreSettings) -> RuntimeSettings:

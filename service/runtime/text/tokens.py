@@ -59,3 +59,18 @@ class Tokens:
     def _rows_for(width: int, max_rows: int, max_tokens: int) -> int:
         """Rows of `width` tokens one submission may hold."""
         return min(max_rows, max(1, max_tokens // max(1, width))) if max_tokens else max_rows
+
+    def chunks(self, max_tokens: int) -> list[np.ndarray]:
+        """Row indices in batches of similar length, for scoring many texts at once: rows
+        sorted by length, each batch at most `max_tokens` tokens once padded to its
+        longest row (a longer row alone)."""
+        lengths = self.lengths
+        order = np.argsort(lengths, kind="stable")
+        chunks, start = [], 0
+        while start < len(order):
+            end = start + 1  # sorted, so a batch's longest row is its last
+            while end < len(order) and (end + 1 - start) * int(lengths[order[end]]) <= max_tokens:
+                end += 1
+            chunks.append(order[start:end])
+            start = end
+        return chunks
