@@ -37,8 +37,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from export.manifest import Manifest
-from export.registry import Artifact, Registry
-from loadtests import thresholds
+from export.registry import Registry
+from loadtests import score_text, thresholds
+from loadtests.score_peers import careful_script, cli_job
 from service.runtime import ModelRuntime, RuntimeSettings, available_cores
 from service.scoring import ScoreJob, Source, plan_columns, prepare, run_local
 
@@ -186,7 +187,10 @@ def bare_onnxruntime(
     runtime: ModelRuntime, inputs: dict[str, np.ndarray], batch: int
 ) -> tuple[float, float]:
     """Rows/s of `session.run` alone over in-memory arrays, `batch` rows at a time, and
-    the CPU seconds it took."""
+    the CPU seconds it took (a text model: over texts tokenised beforehand, in the
+    batches of similar length the job runs)."""
+    if runtime.text is not None:
+        return score_text.bare(runtime, inputs, batch)
     rows = len(next(iter(inputs.values())))
     runtime.session.run(None, {k: v[:batch] for k, v in inputs.items()})
     started, cpu = time.perf_counter(), time.process_time()
@@ -210,40 +214,6 @@ def every_core() -> RuntimeSettings:
     return RuntimeSettings(
         intra_op_threads=available_cores(), instances=1, model_threads={}, model_instances={}
     )
-
-
-def cli_job(job: ScoreJob) -> float:
-    """Wall-clock seconds of `ferry score` on `job`, as a user runs it: a whole process."""
-    command = [sys.executable, "-m", "ferry", "score", job.model, "--registry", str(job.registry)]
-    command += ["-i", str(job.input), "-o", str(job.output), "--batch-rows", str(job.batch_rows)]
-    for column in job.keep or ():
-        command += ["--id-col", column]
-    return _timed(command)
-
-
-def careful_script(artifact: Artifact, job: ScoreJob) -> float:
-    """Wall-clock seconds of the careful streaming script on the same file and batches."""
-    manifest = artifact.manifest
-    command = [sys.executable, "-m", "loadtests.peers.stream_score", str(artifact.model_path)]
-    command += [str(job.input), str(job.output), "--batch", str(job.batch_rows)]
-    if manifest.features:
-        command += ["--features", ",".join(manifest.features)]
-    else:
-        command += ["--input-column", manifest.signature.inputs[0].name]
-    for column in job.keep or ():
-        command += ["--id", column]
-    if manifest.labels:
-        command += ["--labels", ",".join(manifest.labels)]
-    return _timed(command)
-
-
-def _timed(command: list[str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command[:4])} failed: {done.stderr[-2000:]}")
-    return seconds
 
 
 def local_job(job: ScoreJob) -> dict[str, float]:
@@ -286,18 +256,23 @@ def bench_model(
     small_rows: int = 0,
     with_ray: bool = False,
     repeat: int = 3,
+    whole_process: bool = True,
 ) -> ModelFigures:
     """All figures of one model on a synthetic file of `rows` rows.
 
-    The bare loop and the local job take `repeat` turns; rates and CPU are the medians.
+    The bare loop and the local job (and with `whole_process`, `ferry score` and the
+    careful script) take `repeat` turns; rates and CPU are the medians.
     """
     artifact = registry.get(model)
     manifest = artifact.manifest
     figures = ModelFigures(manifest.name, rows, batch_rows, small_rows=small_rows)
     data = workdir / f"{manifest.name}-{rows}.parquet"
-    write_input(manifest, data, rows)
     runtime = ModelRuntime.load(artifact, every_core())
     figures.bare_threads = runtime.placement.threads
+    if runtime.text is None:
+        write_input(manifest, data, rows)
+    else:
+        score_text.write_input(runtime, data, rows)
     inputs = load_inputs(manifest, data)
     figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
     job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.root)
@@ -309,8 +284,9 @@ def bench_model(
         bares.append(bare_onnxruntime(runtime, inputs, batch_rows))
         locals_.append(local_job(job))
         figures.turn_ratios.append(locals_[-1]["rows_per_s"] / bares[-1][0])
-        figures.cli_seconds.append(cli_job(whole))
-        figures.careful_seconds.append(careful_script(artifact, careful))
+        if whole_process:
+            figures.cli_seconds.append(cli_job(whole))
+            figures.careful_seconds.append(careful_script(artifact, careful))
     del inputs
     figures.local_threads = int(locals_[-1]["threads"])
     figures.compute_bound = bool(locals_[-1]["compute_bound"])
@@ -351,8 +327,13 @@ def run(
     batch_rows: tuple[int, int] = (65536, 16384),
     with_ray: bool = True,
     repeat: int = 3,
+    text: str = "text-embed",
+    text_rows: int = 1000,
+    text_batch_rows: int = 500,
 ) -> Report:
-    """The whole benchmark: the tabular model, then the digits model if the registry has it.
+    """The whole benchmark: the tabular model, then the digits and text models if the
+    registry has them (the text model without Ray and whole-process runs: its goal is
+    against the bare loop, and a turn takes a while).
 
     `batch_rows` is (tabular, digits): a CNN's activations grow with the batch, so its
     batches are smaller. The bare loop always runs at the job's batch size.
@@ -377,7 +358,15 @@ def run(
                 )
             )
         else:
-            report.notes.append(f"no {digits!r} model in {registry.root}: tabular figures only")
+            report.notes.append(f"no {digits!r} model in {registry.root}: no digits figures")
+        if text and registry.versions(text):
+            report.models.append(
+                bench_model(
+                    registry, text, text_rows, text_batch_rows, scratch, 0, False, repeat, False
+                )
+            )
+        elif text:
+            report.notes.append(f"no {text!r} model in {registry.root}: no text figures")
     return report
 
 

@@ -32,6 +32,11 @@ def score(
     digits_batch_rows: Annotated[int, typer.Option(min=1, help="Rows per batch, digits.")] = 16384,
     tabular: Annotated[str, typer.Option(help="Tabular model reference.")] = "tabular",
     digits: Annotated[str, typer.Option(help="Digits model reference.")] = "digits",
+    text: Annotated[
+        str, typer.Option(help="Text model reference (skipped if absent; '' to skip).")
+    ] = "text-embed",
+    text_rows: Annotated[int, typer.Option(min=1, help="Texts in the text file.")] = 1000,
+    text_batch_rows: Annotated[int, typer.Option(min=1, help="Rows per part, text.")] = 500,
     ray: Annotated[bool, typer.Option(help="Also run the Ray engine.")] = True,
     repeat: Annotated[
         int, typer.Option(min=1, help="Turns of bare loop and local job; medians are reported.")
@@ -43,7 +48,8 @@ def score(
         Path | None, typer.Option("--json", help="Also write the figures here.")
     ] = None,
 ) -> None:
-    """Batch scoring: local engine vs bare ONNX Runtime, peak RSS vs rows, Ray vs local."""
+    """Batch scoring: local engine vs bare ONNX Runtime on every core, `ferry score` vs the
+    careful streaming script, peak RSS vs rows, Ray vs local."""
     from export.registry import Registry
     from loadtests.bench_score import run
 
@@ -57,6 +63,9 @@ def score(
         (batch_rows, digits_batch_rows),
         ray,
         repeat,
+        text,
+        text_rows,
+        text_batch_rows,
     )
     console.print(render(report))
     for note in report.notes:
@@ -110,6 +119,8 @@ def render(report: Report) -> Table:
             "whole process s: ferry score / careful script, median",
             [
                 f"{_median(m.cli_seconds):.2f} / {_median(m.careful_seconds):.2f}"
+                if m.cli_seconds
+                else "-"
                 for m in report.models
             ],
         ),

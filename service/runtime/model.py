@@ -23,7 +23,9 @@ from service.runtime.placement import Placement
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text import TEXT_INPUT, TextTokenizer, served_signature
 
-PROBE_ROWS, PROBE_TOKENS = 4, 16  # a text model's probe batch (see service.runtime.placement)
+# A text model's probe: at most this many rows of this many tokens (a transformer's
+# row takes milliseconds on one thread; see service.runtime.placement).
+TEXT_PROBE_ROWS, TEXT_PROBE_TOKENS = 32, 16
 
 
 @dataclass
@@ -83,10 +85,11 @@ class ModelRuntime:
             spec = TokenizerSpec.from_manifest(manifest)
             artifact.verify()
             text = TextTokenizer.load(artifact.path, spec) if spec else None
+            rows = settings.probe_rows
             probe = (
-                text.example(PROBE_ROWS, min(PROBE_TOKENS, text.max_length))
+                text.example(min(rows, TEXT_PROBE_ROWS), min(TEXT_PROBE_TOKENS, text.max_length))
                 if text
-                else example_inputs(manifest.signature, max(settings.warmup_rows, default=1))
+                else example_inputs(manifest.signature, rows)
             )
             opened = open_instances(
                 artifact.model_path,

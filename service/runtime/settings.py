@@ -44,6 +44,9 @@ class RuntimeSettings(BaseSettings):
     compute_bound_us: float = Field(default=100.0, gt=0)
     # auto: one instance per this many cores for a compute-bound model.
     cores_per_instance: int = Field(default=8, ge=1)
+    # Rows of the batch timed at load to measure a model's time per row: large enough
+    # that ONNX Runtime's fixed cost per run (~10-20 us) is a small part of it.
+    probe_rows: int = Field(default=64, ge=1)
     warmup_rows: tuple[int, ...] = (1, 8, 64)
 
     @field_validator("providers", mode="before")

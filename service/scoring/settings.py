@@ -38,7 +38,9 @@ def scoring_runtime(base: RuntimeSettings, settings: ScoreSettings) -> RuntimeSe
     return base.model_copy(
         update={
             "compute_bound_us": settings.compute_bound_us,
-            "instances": 1,
+            # auto, and one instance per more cores than any machine has: always one
+            "instances": "auto",
             "model_instances": {},
+            "cores_per_instance": 1 << 30,
         }
     )

@@ -11,6 +11,7 @@ from service.runtime import ModelRuntime
 from service.runtime.cores import available_cores
 from service.runtime.placement import decide, needs_probe
 from service.runtime.settings import RuntimeSettings
+from service.scoring.settings import ScoreSettings, scoring_runtime
 
 CPU = ["CPUExecutionProvider"]
 GPU = ["CUDAExecutionProvider", "CPUExecutionProvider"]
@@ -122,3 +123,15 @@ def test_given_counts_are_used_without_a_probe(artifact: Artifact) -> None:
     runtime = ModelRuntime.load(artifact, settings(model_threads={"tabular": 3}, instances=1))
     assert runtime.placement.row_us is None and runtime.placement.compute_bound is None
     assert _threads(runtime) == [3]
+
+
+def test_scoring_runs_a_compute_bound_model_on_every_core_as_one_instance(
+    artifact: Artifact,
+) -> None:
+    serving = settings(instances=4, compute_bound_us=1e9)  # serving: nothing is compute-bound
+    runtime = ModelRuntime.load(artifact, scoring_runtime(serving, ScoreSettings()))
+    assert runtime.placement.compute_bound is False  # the linear model is not, for scoring
+    bound = scoring_runtime(serving, ScoreSettings(compute_bound_us=1e-6))
+    runtime = ModelRuntime.load(artifact, bound)
+    assert (runtime.placement.instances, runtime.placement.source) == (1, "auto")
+    assert _threads(runtime) == [available_cores()]
