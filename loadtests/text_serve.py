@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
+import psutil
 
 from loadtests.load import LoadResult, run_load
 
@@ -25,6 +26,7 @@ class Served:
     loads: list[LoadResult] = field(default_factory=list)
     rows: float = 0.0  # rows the service batched (from its /metrics; 0 for a peer)
     batches: float = 0.0
+    cpu_s: float = 0.0  # CPU seconds the server's processes spent in the slices
 
     @property
     def mean_batch(self) -> float | None:
@@ -39,6 +41,8 @@ class Served:
         answered = merged.statuses[200] * self.texts_per_request
         return {
             "sentences_per_s": answered / max(merged.seconds, 1e-9),
+            # steadier than sentences/s on a machine shared with other work
+            "cpu_ms_per_sentence": 1000 * self.cpu_s / answered if answered else None,
             "texts_per_request": self.texts_per_request,
             "requests": int(figures["requests"]),
             "p50_ms": figures["p50_ms"],
@@ -58,6 +62,7 @@ class Client:
     model: str
     clients: int
     texts_per_request: int = 1
+    pid: int | None = None  # the server's process: its CPU time is counted per slice
 
     def with_texts(self, count: int) -> Client:
         """The same client sending `count` texts per request."""
@@ -74,14 +79,30 @@ class Client:
     def slice(self, texts: list[str], seconds: float, served: Served) -> Served:
         """Add `seconds` of closed-loop load and the batches it caused to `served`."""
         rows, count = self.batch_totals()
+        cpu = self.cpu_seconds()
         load = asyncio.run(
             run_load(f"{self.url}/predict", self._body(texts), self.clients, seconds)
         )
+        served.cpu_s += self.cpu_seconds() - cpu
         rows_after, count_after = self.batch_totals()
         served.loads.append(load)
         served.rows += rows_after - rows
         served.batches += count_after - count
         return served
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU seconds of the server's process tree so far (0 unknown)."""
+        if self.pid is None:
+            return 0.0
+        root = psutil.Process(self.pid)
+        total = 0.0
+        for proc in [root, *root.children(recursive=True)]:
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
 
     def batch_totals(self) -> tuple[float, float]:
         """(rows, batches) the service has run for the model so far, from its /metrics

@@ -260,9 +260,6 @@ def text(
     texts_per_request: Annotated[
         int, typer.Option(min=1, help="Texts per request in the token-budget workload.")
     ] = 4,
-    service_mixed: Annotated[
-        bool, typer.Option(help="Also serve the mixed workload with buckets on and off.")
-    ] = True,
     out: Annotated[Path, typer.Option(help="Results folder (JSON, Markdown).")] = Path(
         "results/bench-text"
     ),
@@ -281,11 +278,10 @@ def text(
         seconds,
         out,
         command,
-        service_mixed,
         rounds,
         peer,
         texts_per_request,
     )
     if code:
-        console.print("[red]some goals in loadtests/thresholds.toml [text] were missed[/red]")
+        console.print("[red]some goals in loadtests/thresholds.toml \\[text] were missed[/red]")
         raise typer.Exit(code)
