@@ -33,6 +33,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,11 +41,11 @@ import httpx
 
 from export.errors import ExportError
 from export.registry import Registry
-from loadtests import text_report, thresholds
+from loadtests import text_report, text_torch, thresholds
 from loadtests.servers import FERRY, running_server
 from loadtests.text_corpus import Corpus
 from loadtests.text_raw import batches, sentences_per_s
-from loadtests.text_serve import Client
+from loadtests.text_serve import Client, Served
 from service.runtime import (
     ModelRuntime,
     RuntimeSettings,
@@ -181,9 +182,18 @@ def against_raw(
         raw,
     ]
     client.warm(texts)
+    torch_rates: list[float] = []
     if users is not None:
         users.warm(texts)
         slices.append(lambda s: users.slice(texts, s, peer))
+        model = text_torch.load()
+
+        def torch(slice_s: float) -> None:
+            size = max(1, round(service.mean_batch or 1))
+            pool = texts[: max(2 * size, 32)]
+            torch_rates.append(text_torch.sentences_per_s(model, pool, size, slice_s))
+
+        slices.append(torch)
     alternate(slices, seconds, rounds)
     summary = service.summary()
     result: dict[str, Any] = {
@@ -196,6 +206,7 @@ def against_raw(
         "ratio": summary["sentences_per_s"] / (sum(rates) / len(rates)),
     }
     if users is not None:
+        result["torch_sentences_per_s"] = sum(torch_rates) / len(torch_rates)
         result["peer"] = peer.summary()
         result["vs_peer"] = summary["sentences_per_s"] / max(
             peer.summary()["sentences_per_s"], 1e-9
@@ -211,10 +222,7 @@ def batching(
     for client in contenders.values():
         client.warm(texts)
     alternate(
-        [
-            (lambda s, c=client, t=tallies[label]: c.slice(texts, s, t))
-            for label, client in contenders.items()
-        ],
+        [partial(_slice, client, texts, tallies[label]) for label, client in contenders.items()],
         seconds,
         rounds,
     )
@@ -230,6 +238,10 @@ def batching(
         "budget_alone_ratio": ours["sentences_per_s"] / max(alone["sentences_per_s"], 1e-9),
         "budget_alone_p99_ratio": ours["p99_ms"] / max(alone["p99_ms"], 1e-9),
     }
+
+
+def _slice(client: Client, texts: list[str], tally: Served, seconds: float) -> None:
+    client.slice(texts, seconds, tally)
 
 
 def alternate(slices: list[Callable[[float], object]], seconds: float, rounds: int) -> None:

@@ -44,6 +44,13 @@ def markdown(report: dict[str, Any]) -> str:
             f"{one['raw_sentences_per_s']:,.1f} | | | | | "
             f"{_ms(one.get('raw_cpu_ms_per_sentence'))} | {one['ratio']:.2f} |"
         )
+        if "torch_sentences_per_s" in one:
+            torch = one["torch_sentences_per_s"]
+            lines.append(
+                f"| | sentence-transformers in-process at batch {one['raw_batch']} | "
+                f"{torch:,.1f} | | | | | | "
+                f"{one['raw_sentences_per_s'] / torch:.2f} (raw ONNX Runtime / it) |"
+            )
         if "peer" in one:
             p = one["peer"]
             lines.append(
