@@ -328,8 +328,8 @@ def run(
     with_ray: bool = True,
     repeat: int = 3,
     text: str = "text-embed",
-    text_rows: int = 1000,
-    text_batch_rows: int = 500,
+    text_rows: int = 500,
+    text_batch_rows: int = 250,
 ) -> Report:
     """The whole benchmark: the tabular model, then the digits and text models if the
     registry has them (the text model without Ray and whole-process runs: its goal is

@@ -35,8 +35,8 @@ def score(
     text: Annotated[
         str, typer.Option(help="Text model reference (skipped if absent; '' to skip).")
     ] = "text-embed",
-    text_rows: Annotated[int, typer.Option(min=1, help="Texts in the text file.")] = 1000,
-    text_batch_rows: Annotated[int, typer.Option(min=1, help="Rows per part, text.")] = 500,
+    text_rows: Annotated[int, typer.Option(min=1, help="Texts in the text file.")] = 500,
+    text_batch_rows: Annotated[int, typer.Option(min=1, help="Rows per part, text.")] = 250,
     ray: Annotated[bool, typer.Option(help="Also run the Ray engine.")] = True,
     repeat: Annotated[
         int, typer.Option(min=1, help="Turns of bare loop and local job; medians are reported.")
