@@ -165,7 +165,7 @@ def against_raw(
     service, peer = client.served(), client.served()
     rates: list[float] = []
     sizes: list[int] = []
-    cpu = [0.0, 0.0]  # CPU seconds and sentences of the raw loop
+    cpu = [0.0, 0.0, 0.0]  # CPU seconds, sentences and wall seconds of the raw loop
 
     def raw(slice_s: float) -> None:
         size = max(1, round(service.mean_batch or 1))
@@ -175,6 +175,7 @@ def against_raw(
         rates.append(sentences_per_s(runtime.session, feeds, slice_s))
         cpu[0] += time.process_time() - started
         cpu[1] += rates[-1] * (time.perf_counter() - clock)
+        cpu[2] += time.perf_counter() - clock
         sizes.append(size)
 
     slices: list[Callable[[float], object]] = [
@@ -203,6 +204,7 @@ def against_raw(
         "raw_batches": sizes,
         "raw_sentences_per_s": sum(rates) / len(rates),
         "raw_cpu_ms_per_sentence": 1000 * cpu[0] / cpu[1] if cpu[1] else None,
+        "raw_cpu_cores": cpu[0] / cpu[2] if cpu[2] else None,
         "ratio": summary["sentences_per_s"] / (sum(rates) / len(rates)),
     }
     if users is not None:

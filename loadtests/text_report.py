@@ -29,26 +29,27 @@ def markdown(report: dict[str, Any]) -> str:
         "clients, one text per request",
         "",
         "| texts | contender | sentences/s | p50 ms | p99 ms | errors | mean batch | "
-        "CPU ms / sentence | service / contender |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "CPU ms / sentence | CPU cores | service / contender |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for label, one in [("128 tokens", report["fixed"][0]), ("mixed", report["mixed_service"])]:
         s = one["service"]
         lines.append(
             f"| {label} ({one['mean_tokens']:.0f} mean) | ferry | {s['sentences_per_s']:,.1f} | "
             f"{s['p50_ms']:.1f} | {s['p99_ms']:.1f} | {s['errors']} | {_batch(s['mean_batch'])} "
-            f"| {_ms(s.get('cpu_ms_per_sentence'))} | |"
+            f"| {_ms(s.get('cpu_ms_per_sentence'))} | {_cores(s)} | |"
         )
         lines.append(
             f"| | raw ONNX Runtime at batch {one['raw_batch']} | "
             f"{one['raw_sentences_per_s']:,.1f} | | | | | "
-            f"{_ms(one.get('raw_cpu_ms_per_sentence'))} | {one['ratio']:.2f} |"
+            f"{_ms(one.get('raw_cpu_ms_per_sentence'))} | "
+            f"{_cores({'cpu_cores': one.get('raw_cpu_cores')})} | {one['ratio']:.2f} |"
         )
         if "torch_sentences_per_s" in one:
             torch = one["torch_sentences_per_s"]
             lines.append(
                 f"| | sentence-transformers in-process at batch {one['raw_batch']} | "
-                f"{torch:,.1f} | | | | | | "
+                f"{torch:,.1f} | | | | | | | "
                 f"{one['raw_sentences_per_s'] / torch:.2f} (raw ONNX Runtime / it) |"
             )
         if "peer" in one:
@@ -56,7 +57,7 @@ def markdown(report: dict[str, Any]) -> str:
             lines.append(
                 f"| | FastAPI + sentence-transformers | {p['sentences_per_s']:,.1f} | "
                 f"{p['p50_ms']:.1f} | {p['p99_ms']:.1f} | {p['errors']} | - | "
-                f"{_ms(p.get('cpu_ms_per_sentence'))} | {one['vs_peer']:.2f} |"
+                f"{_ms(p.get('cpu_ms_per_sentence'))} | {_cores(p)} | {one['vs_peer']:.2f} |"
             )
     lines += _budget(report["budget"]) + _mixed(report["mixed"]) + _checks(report["checks"])
     return "\n".join(lines) + "\n"
@@ -69,13 +70,15 @@ def _budget(budget: dict[str, Any]) -> list[str]:
         f"### Text batching vs row count: texts of {low}-{high} tokens, "
         f"{budget['texts_per_request']} per request",
         "",
-        "| batches | sentences/s | p50 ms | p99 ms | errors | mean batch | CPU ms / sentence |",
-        "|---|---|---|---|---|---|---|",
+        "| batches | sentences/s | p50 ms | p99 ms | errors | mean batch | CPU ms / sentence "
+        "| CPU cores |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for label, s in budget["servers"].items():
         lines.append(
             f"| {label} | {s['sentences_per_s']:,.1f} | {s['p50_ms']:.1f} | {s['p99_ms']:.1f} | "
-            f"{s['errors']} | {_batch(s['mean_batch'])} | {_ms(s.get('cpu_ms_per_sentence'))} |"
+            f"{s['errors']} | {_batch(s['mean_batch'])} | {_ms(s.get('cpu_ms_per_sentence'))} "
+            f"| {_cores(s)} |"
         )
     lines.append(
         f"\nferry / row count: {budget['ratio']:.2f}x sentences/s, p99 {budget['p99_ratio']:.2f}x; "
@@ -106,6 +109,11 @@ def _checks(checks: list[list[Any]]) -> list[str]:
     for goal, measured, limit, ok in checks:
         lines.append(f"| {goal} | {measured:.3f} | {limit} | {'yes' if ok else '**no**'} |")
     return lines
+
+
+def _cores(summary: dict[str, Any]) -> str:
+    cores = summary.get("cpu_cores")
+    return "-" if cores is None else f"{cores:.2f}"
 
 
 def _ms(value: float | None) -> str:

@@ -43,6 +43,8 @@ class Served:
             "sentences_per_s": answered / max(merged.seconds, 1e-9),
             # steadier than sentences/s on a machine shared with other work
             "cpu_ms_per_sentence": 1000 * self.cpu_s / answered if answered else None,
+            # cores' worth of CPU the server got: on a shared machine, its share of it
+            "cpu_cores": self.cpu_s / max(merged.seconds, 1e-9),
             "texts_per_request": self.texts_per_request,
             "requests": int(figures["requests"]),
             "p50_ms": figures["p50_ms"],

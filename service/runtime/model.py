@@ -25,7 +25,7 @@ from service.runtime.text import TEXT_INPUT, TextTokenizer, served_signature
 
 # A text model's probe: at most this many rows of this many tokens (a transformer's
 # row takes milliseconds on one thread; see service.runtime.placement).
-TEXT_PROBE_ROWS, TEXT_PROBE_TOKENS = 32, 16
+TEXT_PROBE_ROWS, TEXT_PROBE_TOKENS = 8, 16
 
 
 @dataclass

@@ -75,8 +75,10 @@ def run_local(
         ready = _prepared(planned, settings, unread, stages)  # reading starts now...
         ref = f"{planned.manifest.name}:{planned.manifest.version}"
         base = runtime_settings or RuntimeSettings()
-        runtime = ModelRuntime.load(  # ...meanwhile
-            planned.registry.get(ref), scoring_runtime(base, settings)
+        # ...meanwhile. No warm-up: a part's batch allocates its own shapes whatever ran
+        # before, and warming a text model at its max length cost a 500-text job a fifth.
+        runtime = ModelRuntime.load(
+            planned.registry.get(ref), scoring_runtime(base, settings), warm_up=False
         )
         store, files = OutputStore(folder), WorkFiles.of(job, folder)
         scored = stages.enter_context(

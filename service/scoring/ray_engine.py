@@ -57,7 +57,9 @@ class UnitScorer:
                 "model_instances": {},
             }
         )
-        self.runtime = ModelRuntime.load(Registry(Path(work.registry)).get(work.ref), settings)
+        self.runtime = ModelRuntime.load(
+            Registry(Path(work.registry)).get(work.ref), settings, warm_up=False
+        )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """One row per unit: its index and the rows it scored and rejected."""
