@@ -28,6 +28,7 @@ def session_config(
         intra_op_threads=threads,
         inter_op_threads=1,
         mem_pattern=False,  # batch sizes vary; see SessionConfig.mem_pattern
+        spin=settings.spin,
     )
 
 

@@ -135,3 +135,15 @@ def test_scoring_runs_a_compute_bound_model_on_every_core_as_one_instance(
     runtime = ModelRuntime.load(artifact, bound)
     assert (runtime.placement.instances, runtime.placement.source) == (1, "auto")
     assert _threads(runtime) == [available_cores()]
+
+
+def _spin(runtime: ModelRuntime) -> str:
+    options = runtime.session.get_session_options()
+    return str(options.get_session_config_entry("session.intra_op.allow_spinning"))
+
+
+def test_multi_threaded_sessions_do_not_spin_unless_asked(artifact: Artifact) -> None:
+    quiet = ModelRuntime.load(artifact, settings(intra_op_threads=2, instances=1))
+    assert _spin(quiet) == "0"
+    spinning = ModelRuntime.load(artifact, settings(intra_op_threads=2, instances=1, spin=True))
+    assert _spin(spinning) == "1"
