@@ -113,8 +113,7 @@ class Batcher:
             )
         self._ensure_started()
         assert self._wakeup is not None
-        item = _Item(inputs, rows, asyncio.get_running_loop().create_future(), bucket)
-        item.width = width
+        item = _Item(inputs, rows, asyncio.get_running_loop().create_future(), bucket, width=width)
         self._queue.append(item)
         self._queued_rows += rows
         self._wakeup.set()
