@@ -97,6 +97,11 @@ def run(
         "goals": GOALS,
         "buckets": list(bounds),
     }
+    if peer and not text_torch.available():
+        peer = False
+        report["notes"] = [
+            "no sentence-transformers peer: install the text extra (pip install 'ferry[text]')"
+        ]
     long, mixed = corpus.texts(128, POOL), corpus.mixed(4 * clients)
     spread = corpus.spread(POOL, *SPREAD)
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:

