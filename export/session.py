@@ -35,6 +35,10 @@ class SessionConfig:
     # A memory pattern is planned per input shape; with batch sizes that vary it is
     # allocated anew beside the arena on first reuse (a CNN at 16k rows: 200 MB more).
     mem_pattern: bool = True
+    # Whether idle intra-op threads spin for more work before they sleep: it saves a
+    # wake-up per parallel section when the session has the cores to itself, and burns
+    # cores that other threads of the process (a scoring pipeline's readers) need.
+    spin: bool = True
 
 
 def open_session(path: str | Path, config: SessionConfig | None = None) -> ort.InferenceSession:
@@ -48,5 +52,9 @@ def open_session(path: str | Path, config: SessionConfig | None = None) -> ort.I
     options.intra_op_num_threads = config.intra_op_threads
     options.inter_op_num_threads = config.inter_op_threads
     options.enable_mem_pattern = config.mem_pattern
+    if config.intra_op_threads > 1:
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if config.spin else "0"
+        )
     providers: list[Any] = list(config.providers)
     return ort.InferenceSession(str(path), options, providers=providers)

@@ -1,11 +1,16 @@
 """`ferry bench score`: batch scoring figures, all measured in one run.
 
 - local engine rows/s against a bare ONNX Runtime loop over the same rows, already in
-  memory as one array, at the same batch size (goal: at least 0.85 of it). The two take
+  memory as one array, at the same batch size, on a session with every core this
+  process may use (goal for compute-bound models: at least 0.85 of it). They take
   turns `repeat` times and the figure is the median of the turns' ratios: on a machine
   shared with other work one pair can be off by a fifth either way. Also the CPU
   seconds each spends per million rows (steadier than rates on a machine shared with
   other work, and what bounds the engine when reading, scoring and writing share the cores);
+- whole processes, wall clock from start to exit: `ferry score` (interpreter, imports,
+  planning, validation, rejects, resumable parts, publishing) against the careful
+  streaming script a user would write (`loadtests/peers/stream_score.py`), in the same
+  turns (goal for the tabular model: the script's time / ferry's >= 1.0);
 - peak RSS of a job over N rows against one over N/10 rows, each in a child process
   of its own (goal: at most 1.5 times);
 - the Ray engine on this machine: rows/s, and its time against the local engine's;
@@ -33,12 +38,16 @@ import pyarrow.parquet as pq
 
 from export.manifest import Manifest
 from export.registry import Registry
-from service.runtime import ModelRuntime, RuntimeSettings
+from loadtests import score_text, thresholds
+from loadtests.score_peers import careful_script, cli_job
+from service.runtime import ModelRuntime, RuntimeSettings, available_cores
 from service.scoring import ScoreJob, Source, plan_columns, prepare, run_local
 
 ROW_GROUP = 65536
-LOCAL_GOAL = 0.85
-RSS_GOAL = 1.5
+GOALS = thresholds.goals("score")
+LOCAL_GOAL = GOALS["local_vs_bare"]
+RSS_GOAL = GOALS["rss_ratio"]
+CAREFUL_GOAL = GOALS["tabular_vs_careful_script"]
 
 
 @dataclass
@@ -62,6 +71,12 @@ class ModelFigures:
     ray_start_seconds: float | None = None
     # local / bare of each turn, bare measured just before the local job.
     turn_ratios: list[float] = field(default_factory=list)
+    bare_threads: int = 1  # the bare loop's: every core this process may use
+    local_threads: int = 1  # what the job's placement gave the model
+    compute_bound: bool = False  # the job counted the model compute-bound (its placement)
+    # whole processes, wall clock: `ferry score` and the careful script, per turn
+    cli_seconds: list[float] = field(default_factory=list)
+    careful_seconds: list[float] = field(default_factory=list)
 
     @property
     def local_vs_bare(self) -> float:
@@ -69,6 +84,13 @@ class ModelFigures:
         if self.turn_ratios:
             return _median(self.turn_ratios)
         return self.local_rows_per_s / self.bare_rows_per_s
+
+    @property
+    def careful_vs_cli(self) -> float | None:
+        """The careful script's wall clock over `ferry score`'s (>= 1: ferry is faster):
+        the median turn."""
+        pairs = zip(self.careful_seconds, self.cli_seconds, strict=True)
+        return _median([c / f for c, f in pairs]) if self.cli_seconds else None
 
     @property
     def bare_cpu_per_million(self) -> float:
@@ -104,12 +126,38 @@ class Report:
         for m in self.models:
             ratios = {
                 "local_vs_bare": m.local_vs_bare,
+                "careful_vs_cli": m.careful_vs_cli,
                 "rss_ratio": m.rss_ratio,
                 "bare_cpu_per_million": m.bare_cpu_per_million,
                 "local_cpu_per_million": m.local_cpu_per_million,
             }
             rows.append({**asdict(m), **ratios, "ray_overhead": m.ray_overhead})
-        return {"models": rows, "notes": self.notes}
+        return {"models": rows, "notes": self.notes, "checks": self.checks()}
+
+    def checks(self) -> list[thresholds.Check]:
+        """The goals of `thresholds.toml [score]`, each with its measured figure."""
+        results = []
+        for m in self.models:
+            if m.compute_bound:
+                results.append(
+                    thresholds.at_least(f"{m.model}: local / bare", m.local_vs_bare, LOCAL_GOAL)
+                )
+            if m.rss_ratio is not None:
+                results.append(thresholds.at_most(f"{m.model}: RSS ratio", m.rss_ratio, RSS_GOAL))
+        tabular = self.models[0] if self.models else None
+        if tabular is not None and tabular.careful_vs_cli is not None:
+            results.append(
+                thresholds.at_least(
+                    f"{tabular.model}: careful script / ferry score, wall clock",
+                    tabular.careful_vs_cli,
+                    CAREFUL_GOAL,
+                )
+            )
+        return results
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for *_, ok in self.checks())
 
 
 def write_input(manifest: Manifest, path: Path, rows: int, seed: int = 0) -> None:
@@ -139,7 +187,10 @@ def bare_onnxruntime(
     runtime: ModelRuntime, inputs: dict[str, np.ndarray], batch: int
 ) -> tuple[float, float]:
     """Rows/s of `session.run` alone over in-memory arrays, `batch` rows at a time, and
-    the CPU seconds it took."""
+    the CPU seconds it took (a text model: over texts tokenised beforehand, in the
+    batches of similar length the job runs)."""
+    if runtime.text is not None:
+        return score_text.bare(runtime, inputs, batch)
     rows = len(next(iter(inputs.values())))
     runtime.session.run(None, {k: v[:batch] for k, v in inputs.items()})
     started, cpu = time.perf_counter(), time.process_time()
@@ -156,6 +207,13 @@ def read_convert(manifest: Manifest, path: Path, batch: int) -> float:
     for part in source.parts(plan.read, batch):
         rows += len(next(iter(prepare(part, plan).inputs.values())))
     return rows / (time.perf_counter() - started)
+
+
+def every_core() -> RuntimeSettings:
+    """One session on every core this process may use: the bare loop's ceiling."""
+    return RuntimeSettings(
+        intra_op_threads=available_cores(), instances=1, model_threads={}, model_instances={}
+    )
 
 
 def local_job(job: ScoreJob) -> dict[str, float]:
@@ -198,27 +256,40 @@ def bench_model(
     small_rows: int = 0,
     with_ray: bool = False,
     repeat: int = 3,
+    whole_process: bool = True,
 ) -> ModelFigures:
     """All figures of one model on a synthetic file of `rows` rows.
 
-    The bare loop and the local job take `repeat` turns; rates and CPU are the medians.
+    The bare loop and the local job (and with `whole_process`, `ferry score` and the
+    careful script) take `repeat` turns; rates and CPU are the medians.
     """
     artifact = registry.get(model)
     manifest = artifact.manifest
     figures = ModelFigures(manifest.name, rows, batch_rows, small_rows=small_rows)
     data = workdir / f"{manifest.name}-{rows}.parquet"
-    write_input(manifest, data, rows)
-    runtime = ModelRuntime.load(artifact, RuntimeSettings())
+    runtime = ModelRuntime.load(artifact, every_core())
+    figures.bare_threads = runtime.placement.threads
+    if runtime.text is None:
+        write_input(manifest, data, rows)
+    else:
+        score_text.write_input(runtime, data, rows)
     inputs = load_inputs(manifest, data)
     figures.read_convert_rows_per_s = read_convert(manifest, data, batch_rows)
     job = ScoreJob(model, data, workdir / f"{manifest.name}-scored.parquet", registry.url)
     job = ScoreJob(**{**asdict(job), "keep": ("id",), "batch_rows": batch_rows})
+    whole = ScoreJob(**{**asdict(job), "output": workdir / f"{manifest.name}-cli.parquet"})
+    careful = ScoreJob(**{**asdict(job), "output": workdir / f"{manifest.name}-careful.parquet"})
     bares, locals_ = [], []
     for _ in range(repeat):
         bares.append(bare_onnxruntime(runtime, inputs, batch_rows))
         locals_.append(local_job(job))
         figures.turn_ratios.append(locals_[-1]["rows_per_s"] / bares[-1][0])
+        if whole_process:
+            figures.cli_seconds.append(cli_job(whole))
+            figures.careful_seconds.append(careful_script(artifact, careful))
     del inputs
+    figures.local_threads = int(locals_[-1]["threads"])
+    figures.compute_bound = bool(locals_[-1]["compute_bound"])
     figures.bare_rows_per_s = _median([rate for rate, _ in bares])
     figures.bare_cpu_seconds = _median([cpu for _, cpu in bares])
     for key, name in [
@@ -256,8 +327,13 @@ def run(
     batch_rows: tuple[int, int] = (65536, 16384),
     with_ray: bool = True,
     repeat: int = 3,
+    text: str = "text-embed",
+    text_rows: int = 500,
+    text_batch_rows: int = 250,
 ) -> Report:
-    """The whole benchmark: the tabular model, then the digits model if the registry has it.
+    """The whole benchmark: the tabular model, then the digits and text models if the
+    registry has them (the text model without Ray and whole-process runs: its goal is
+    against the bare loop, and a turn takes a while).
 
     `batch_rows` is (tabular, digits): a CNN's activations grow with the batch, so its
     batches are smaller. The bare loop always runs at the job's batch size.
@@ -282,7 +358,15 @@ def run(
                 )
             )
         else:
-            report.notes.append(f"no {digits!r} model in {registry.url}: tabular figures only")
+            report.notes.append(f"no {digits!r} model in {registry.url}: no digits figures")
+        if text and registry.versions(text):
+            report.models.append(
+                bench_model(
+                    registry, text, text_rows, text_batch_rows, scratch, 0, False, repeat, False
+                )
+            )
+        elif text:
+            report.notes.append(f"no {text!r} model in {registry.url}: no text figures")
     return report
 
 
@@ -332,6 +416,8 @@ def _child(args: dict[str, str]) -> None:
         "seconds": result.seconds,
         "cpu_seconds": time.process_time() - cpu,
         "peak_rss_mb": peak_rss_kib() / 1024,
+        "threads": result.threads,
+        "compute_bound": bool(result.compute_bound),
     }
     print(json.dumps(figures))
 

@@ -19,8 +19,8 @@ def serve_entries(run: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def text_entry(report: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """(model, entry) of a `ferry bench text` run."""
-    mixed = report.get("mixed") or {}
+    """(model, entry) of a `ferry bench text` run: every goal with its measured figure."""
+    fixed = report.get("fixed") or [{}]
     entry = {
         "kind": "text",
         "version": report["version"],
@@ -28,16 +28,14 @@ def text_entry(report: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         "command": report.get("command"),
         "providers": report.get("providers"),
         "clients": report.get("clients"),
-        "fixed": [_fixed(f) for f in report.get("fixed", [])],
-        "mixed": {
-            "raw speed-up over padding to the max length": {
-                k: _r(v.get("speedup")) for k, v in (mixed.get("raw") or {}).items()
-            },
-            "service sentences/s": {
-                k: _r(v.get("sentences_per_s")) for k, v in (mixed.get("service") or {}).items()
-            },
-        },
-        "goals_met": all(f.get("passed") for f in report.get("fixed", [])),
+        "placement": report.get("placement"),
+        "service_sentences_per_s": _r((fixed[0].get("service") or {}).get("sentences_per_s")),
+        "raw_sentences_per_s": _r(fixed[0].get("raw_sentences_per_s")),
+        "checks": [
+            {"goal": goal, "measured": _r(measured, 3), "limit": limit, "met": bool(ok)}
+            for goal, measured, limit, ok in report.get("checks", [])
+        ],
+        "goals_met": all(ok for *_, ok in report.get("checks", [])),
     }
     return report["model"], entry
 
@@ -80,21 +78,6 @@ def _level(level: dict[str, Any]) -> dict[str, Any]:
         "clients": level["concurrency"],
         **{k: _r(level.get(k)) for k in keys},
         "errors": int(level.get("errors") or 0),
-    }
-
-
-def _fixed(found: dict[str, Any]) -> dict[str, Any]:
-    service = found.get("service") or {}
-    return {
-        "tokens": found.get("tokens"),
-        "service_sentences_per_s": _r(service.get("sentences_per_s")),
-        "raw_sentences_per_s": _r(found.get("raw_sentences_per_s")),
-        "ratio": _r(found.get("ratio"), 3),
-        "p50_ms": _r(service.get("p50_ms")),
-        "p95_ms": _r(service.get("p95_ms")),
-        "errors": service.get("errors"),
-        "raw_batch": found.get("raw_batch"),
-        "passed": found.get("passed"),
     }
 
 

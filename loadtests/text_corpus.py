@@ -51,3 +51,9 @@ class Corpus:
             low, high = ranges[kind]
             out += self.texts(int(self.rng.integers(min(low, high), high + 1)), 1)
         return out
+
+    def spread(self, count: int, low: int, high: int) -> list[str]:
+        """`count` texts whose token counts are spread evenly from `low` to `high`."""
+        top = min(high, self.text.max_length)
+        low = min(low, top)
+        return [self.texts(int(self.rng.integers(low, top + 1)), 1)[0] for _ in range(count)]

@@ -1,4 +1,7 @@
-"""Pass/fail goals for the serving benchmark, read from `thresholds.toml`."""
+"""Pass/fail goals of the benchmarks, read from `thresholds.toml`.
+
+Top-level keys are `ferry bench serve`'s; `[text]` and `[score]` hold the others'.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,26 @@ from pathlib import Path
 from typing import Any
 
 FILE = Path(__file__).with_name("thresholds.toml")
+
+
+#: (goal, measured, limit, passed)
+Check = tuple[str, float, float, bool]
+
+
+def goals(section: str, path: Path = FILE) -> dict[str, float]:
+    """The goals of one benchmark's table (`text`, `score`)."""
+    table: dict[str, float] = tomllib.loads(path.read_text())[section]
+    return table
+
+
+def at_least(goal: str, measured: float, limit: float) -> Check:
+    """A goal met when `measured` >= `limit`."""
+    return (goal, measured, limit, measured >= limit)
+
+
+def at_most(goal: str, measured: float, limit: float) -> Check:
+    """A goal met when `measured` <= `limit`."""
+    return (goal, measured, limit, measured <= limit)
 
 
 def _level(server: dict[str, Any], clients: int) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with an NVIDIA GPU and onnxruntime-gpu, run the raw
 # ONNX Runtime and serving benchmarks on CUDA, then on TensorRT where it loads,
-# with IO binding in the raw loop, and print the same tables as `ferry bench serve`.
+# with IO binding in the raw loop, and print the same tables as `ferry bench serve`;
+# then measure batches in flight on the one GPU: each model on 2 instances (sessions,
+# each fed by its own thread, as the service runs FERRY_INSTANCES=2) against 1.
 #
 #   scripts/gpu_check.sh [OUT_DIR]          (default: results/gpu)
 #
@@ -12,7 +14,10 @@
 # ONNX Runtime falling back to the CPU.
 #
 # Settings: FERRY_GPU_CLIENTS (1,8,32,64), FERRY_GPU_SECONDS (3), FERRY_GPU_ROUNDS (1),
-# FERRY_GPU_MODELS (every model with a production alias), FERRY_GPU_TENSORRT (auto|0).
+# FERRY_GPU_MODELS (every model with a production alias), FERRY_GPU_TENSORRT (auto|0),
+# FERRY_GPU_INSTANCES (instance counts to compare: 1,2), FERRY_GPU_BATCH (rows per batch
+# in flight: 64), FERRY_GPU_STEPS (serve,instances). FERRY_GPU_PROVIDERS (provider sets,
+# space-separated) skips the probe: for running the script's steps on a CPU in its tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +27,9 @@ REGISTRY=${FERRY_REGISTRY:-registry}
 CLIENTS=${FERRY_GPU_CLIENTS:-1,8,32,64}
 SECONDS_PER_LEVEL=${FERRY_GPU_SECONDS:-3}
 ROUNDS=${FERRY_GPU_ROUNDS:-1}
+INSTANCES=${FERRY_GPU_INSTANCES:-1,2}
+BATCH=${FERRY_GPU_BATCH:-64}
+STEPS=${FERRY_GPU_STEPS:-serve,instances}
 say() { printf '[gpu_check] %s\n' "$*" >&2; }
 fail() { say "FAIL: $*"; exit 2; }
 
@@ -32,7 +40,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader \
 [ -d "$REGISTRY" ] || fail "no registry at $REGISTRY: train models first or set FERRY_REGISTRY"
 
 # Which GPU providers really run (a session can ask for CUDA and get the CPU).
-PROVIDERS=$(FERRY_REGISTRY=$REGISTRY "$PY" - <<'EOF'
+PROVIDERS=${FERRY_GPU_PROVIDERS:-}
+[ -n "$PROVIDERS" ] || PROVIDERS=$(FERRY_REGISTRY=$REGISTRY "$PY" - <<'EOF'
 import os, sys
 import onnxruntime as ort
 from export.registry import Registry
@@ -63,19 +72,38 @@ EOF
 ) || fail "could not probe ONNX Runtime's providers"
 case " $PROVIDERS " in
   *" CUDAExecutionProvider,"*) ;;
-  *) fail "ONNX Runtime does not run on CUDA here (missing CUDA 13 / cuDNN 9 libraries? pip install 'ferry[gpu]')" ;;
+  *) [ -n "${FERRY_GPU_PROVIDERS:-}" ] \
+       || fail "ONNX Runtime does not run on CUDA here (missing CUDA 13 / cuDNN 9 libraries? pip install 'ferry[gpu]')" ;;
 esac
 
 MODEL_ARGS=()
 MODELS=${FERRY_GPU_MODELS:-}
 for m in ${MODELS//,/ }; do MODEL_ARGS+=(--model "$m"); done
+# Batches in flight cover every model with a production alias, text models included.
+IN_FLIGHT_ARGS=("${MODEL_ARGS[@]}")
+if [ ${#IN_FLIGHT_ARGS[@]} -eq 0 ]; then
+  for m in $(FERRY_REGISTRY=$REGISTRY "$PY" -c 'import os
+from export.registry import Registry
+r = Registry(os.environ["FERRY_REGISTRY"])
+print(" ".join(m for m in r.models() if "production" in r.aliases(m)))'); do
+    IN_FLIGHT_ARGS+=(--model "$m")
+  done
+fi
 status=0
 for set in $PROVIDERS; do
   tag=$(printf '%s' "${set%%,*}" | sed 's/ExecutionProvider//' | tr '[:upper:]' '[:lower:]')
-  say "benchmark on $set -> $OUT/$tag"
-  FERRY_REGISTRY=$REGISTRY "$PY" -m ferry bench serve --registry "$REGISTRY" "${MODEL_ARGS[@]}" \
-    --providers "$set" --io-binding --clients "$CLIENTS" --seconds "$SECONDS_PER_LEVEL" \
-    --rounds "$ROUNDS" --out "$OUT/$tag" || status=$?
+  if [[ ",$STEPS," == *",serve,"* ]]; then
+    say "benchmark on $set -> $OUT/$tag"
+    FERRY_REGISTRY=$REGISTRY "$PY" -m ferry bench serve --registry "$REGISTRY" "${MODEL_ARGS[@]}" \
+      --providers "$set" --io-binding --clients "$CLIENTS" --seconds "$SECONDS_PER_LEVEL" \
+      --rounds "$ROUNDS" --out "$OUT/$tag" || status=$?
+  fi
+  if [[ ",$STEPS," == *",instances,"* ]]; then
+    say "batches in flight on $set: instances $INSTANCES -> $OUT/$tag/instances.json"
+    "$PY" -m loadtests.instances --registry "$REGISTRY" "${IN_FLIGHT_ARGS[@]}" \
+      --providers "$set" --instances "$INSTANCES" --batch "$BATCH" \
+      --seconds "$SECONDS_PER_LEVEL" --json "$OUT/$tag/instances.json" || status=$?
+  fi
 done
 say "results under $OUT (exit $status: non-zero means a goal in loadtests/thresholds.toml was missed)"
 exit "$status"

@@ -121,30 +121,26 @@ def _serve(entry: dict[str, Any]) -> str:
 
 
 def _text(entry: dict[str, Any]) -> str:
-    rows = [
-        [
-            f.get("tokens"),
-            f.get("service_sentences_per_s"),
-            f.get("raw_sentences_per_s"),
-            f.get("ratio"),
-            f.get("p95_ms"),
-            f.get("errors"),
+    body = "<h3>ferry bench text</h3>" + _about(entry)
+    checks = entry.get("checks") or []
+    if checks:
+        rows = [
+            [c.get("goal"), c.get("measured"), c.get("limit"), _met(c.get("met"))] for c in checks
         ]
+        body += table(["goal", "measured", "limit", "met"], rows)
+    # entries recorded before the goals were listed per check
+    legacy = [
+        [f.get(k) for k in ("tokens", "service_sentences_per_s", "raw_sentences_per_s", "ratio")]
         for f in entry.get("fixed") or []
     ]
-    header = [
-        "tokens",
-        "service sentences/s",
-        "raw ORT sentences/s",
-        "service / raw",
-        "p95 ms",
-        "errors",
-    ]
-    body = "<h3>ferry bench text</h3>" + _about(entry) + table(header, rows)
-    mixed = entry.get("mixed") or {}
-    if mixed:
-        body += "<details open><summary>mixed lengths</summary>" + tree(mixed) + "</details>"
+    if legacy:
+        header = ["tokens", "service sentences/s", "raw ORT sentences/s", "service / raw"]
+        body += table(header, legacy)
     return body
+
+
+def _met(met: object) -> str:
+    return "yes" if met else "no"
 
 
 def _batch_key(batch: str) -> tuple[int, int | str]:

@@ -101,7 +101,8 @@ def summarize(result: ScoreResult) -> None:
     console.print(
         f"scored [bold]{result.rows_scored:,}[/bold] rows, rejected "
         f"[bold]{result.rows_rejected:,}[/bold] in {result.seconds:.1f} s "
-        f"({result.rows_per_second:,.0f} rows/s, {result.engine} engine{resumed})",
+        f"({result.rows_per_second:,.0f} rows/s, {result.engine} engine, "
+        f"{result.threads} thread{'s' if result.threads > 1 else ''}{resumed})",
         highlight=False,
     )
     console.print(f"output:  {result.output}", highlight=False)

@@ -8,6 +8,7 @@ Imports only the export contract; never torch, training or the serving and
 scoring packages.
 """
 
+from service.runtime.cores import available_cores
 from service.runtime.model import ModelRuntime, example_inputs
 from service.runtime.providers import GPU_PROVIDERS
 from service.runtime.session import open_runtime_session, session_config
@@ -23,6 +24,7 @@ __all__ = [
     "TextSettings",
     "TextTokenizer",
     "Tokens",
+    "available_cores",
     "bucket_bounds",
     "bucket_of",
     "example_inputs",

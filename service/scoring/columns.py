@@ -1,8 +1,9 @@
 """Match input columns to the model's inputs by name, never by position.
 
 A tabular model lists its feature columns in `manifest.features`: each is one
-scalar column. Other inputs are read from a column named like the input holding
-a (nested) list per row, or from scalar columns `<input>_0`, `<input>_1`, ...
+scalar column. A text model reads its strings from a column `text`, as its clients
+send them. Other inputs are read from a column named like the input holding a
+(nested) list per row, or from scalar columns `<input>_0`, `<input>_1`, ...
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pyarrow as pa
 
 from export.manifest import Manifest
 from export.signature import TensorSpec
+from service.runtime.text import TEXT_INPUT, served_signature
 from service.scoring.errors import InputError, MissingColumns
 
 
@@ -31,6 +33,11 @@ class InputColumns:
         """Values per row: the product of the input's non-batch dimensions."""
         return math.prod(self.spec.shape[1:])
 
+    @property
+    def text(self) -> bool:
+        """A text model's strings, tokenised by the runtime, not numbers."""
+        return self.spec.dtype == "object"
+
 
 @dataclass(frozen=True)
 class ColumnPlan:
@@ -43,7 +50,7 @@ class ColumnPlan:
     @property
     def parsed(self) -> frozenset[str]:
         """Kept scalar input columns held as text: the output gets the numbers scored."""
-        scalars = {c for i in self.inputs if not i.listed for c in i.columns}
+        scalars = {c for i in self.inputs if not i.listed and not i.text for c in i.columns}
         return frozenset(c for c in self.keep if c in scalars and _is_text(self.read.field(c).type))
 
 
@@ -86,6 +93,8 @@ def plan_columns(
 
 
 def _inputs(manifest: Manifest, schema: pa.Schema) -> tuple[list[InputColumns], list[str]]:
+    if "tokenizer" in manifest.preprocessing:
+        return _text(manifest, schema)
     specs = manifest.signature.inputs
     for spec in specs:
         if any(d < 0 for d in spec.shape[1:]):
@@ -116,6 +125,17 @@ def _inputs(manifest: Manifest, schema: pa.Schema) -> tuple[list[InputColumns], 
             continue
         _check_types(inputs[-1], schema)
     return inputs, missing
+
+
+def _text(manifest: Manifest, schema: pa.Schema) -> tuple[list[InputColumns], list[str]]:
+    """A text model's one input: the strings of column `text`."""
+    found = InputColumns(served_signature(manifest.signature).inputs[0], (TEXT_INPUT,), False)
+    if TEXT_INPUT not in schema.names:
+        return [found], [TEXT_INPUT]
+    kind = schema.field(TEXT_INPUT).type
+    if not (_is_text(kind) or pa.types.is_null(kind)):
+        raise InputError(f"column {TEXT_INPUT!r} is {kind}; expected text")
+    return [found], []
 
 
 def _check_types(found: InputColumns, schema: pa.Schema) -> None:

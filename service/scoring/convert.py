@@ -7,16 +7,26 @@ so a row that batch scoring accepts is one the service would accept too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from service.runtime.errors import InvalidInput
+from service.runtime.text.inputs import check_length, max_chars
 from service.runtime.validation import conform
 from service.scoring.arrays import as_numpy
 from service.scoring.columns import ColumnPlan, InputColumns
 
 Reasons = dict[int, str]  # row offset within the part -> why it was rejected
+
+
+def _pc() -> Any:
+    """`pyarrow.compute`, imported on first use: 0.1-0.2 s of start-up that clean numeric
+    parts (one `to_tensor` pass) never need."""
+    import pyarrow.compute
+
+    return pyarrow.compute
 
 
 @dataclass
@@ -48,7 +58,10 @@ def prepare(
     prepared = Prepared(index, first_row, batch, {})
     matrices = {}
     for found in plan.inputs:
-        matrix, why = _matrix(batch, found, plan.parsed, prepared.parsed)
+        if found.text:
+            matrix, why = texts(batch.column(found.columns[0]), found.columns[0])
+        else:
+            matrix, why = _matrix(batch, found, plan.parsed, prepared.parsed)
         matrices[found.spec.name] = matrix
         for row, reason in sorted(why.items()):
             prepared.reasons.setdefault(row, reason)
@@ -57,6 +70,9 @@ def prepare(
         for found in plan.inputs:
             rows = matrices[found.spec.name]
             rows = rows if good is None else rows[good]
+            if found.text:
+                prepared.inputs[found.spec.name] = rows
+                continue
             shaped = rows.reshape((rows.shape[0], *found.spec.shape[1:]))
             prepared.inputs[found.spec.name] = conform(shaped, found.spec, found.spec.name)
     # Only the kept columns are needed from here on: the part waits in the pipeline's
@@ -122,8 +138,8 @@ def _listed(column: pa.Array, found: InputColumns, work: np.dtype) -> tuple[np.n
     parents = np.arange(n)
     values: pa.Array = column
     while pa.types.is_nested(values.type):
-        parents = parents[as_numpy(pc.list_parent_indices(values))]
-        values = pc.list_flatten(values)
+        parents = parents[as_numpy(_pc().list_parent_indices(values))]
+        values = _pc().list_flatten(values)
     counts = np.bincount(parents, minlength=n)
     flat, why = numbers(values, name)
     reasons = {int(parents[i]): reason for i, reason in sorted(why.items(), reverse=True)}
@@ -137,6 +153,25 @@ def _listed(column: pa.Array, found: InputColumns, work: np.dtype) -> tuple[np.n
     return matrix, reasons
 
 
+def texts(column: pa.Array, name: str) -> tuple[np.ndarray, Reasons]:
+    """A text column as an object array of strings, with a reason for each missing or
+    over-long text (the limits HTTP requests have: `FERRY_TEXT_MAX_CHARS`)."""
+    values = np.array(column.to_pylist(), dtype=object)
+    reasons: Reasons = {}
+    if column.null_count:
+        for row in as_numpy(_pc().indices_nonzero(column.is_null())).tolist():
+            reasons[row] = f"column {name!r}: missing value"
+            values[row] = ""
+    if len(column) and not pa.types.is_null(column.type):
+        chars = as_numpy(_pc().fill_null(_pc().utf8_length(column), 0))
+        for row in np.flatnonzero(chars > max_chars()).tolist():
+            try:
+                check_length(values[row], f"column {name!r}")
+            except InvalidInput as err:
+                reasons[row] = str(err)
+    return values, reasons
+
+
 def numbers(column: pa.Array, name: str) -> tuple[np.ndarray, Reasons]:
     """One column as float64 (NaN where a value is missing or not a number), with reasons."""
     n = len(column)
@@ -145,14 +180,14 @@ def numbers(column: pa.Array, name: str) -> tuple[np.ndarray, Reasons]:
     reasons: Reasons = {}
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         try:
-            column = pc.cast(column, pa.float64())
+            column = _pc().cast(column, pa.float64())
         except pa.ArrowInvalid:
             return _parse_text(column, name)
     elif not pa.types.is_floating(column.type) or column.type == pa.float16():
-        column = pc.cast(column, pa.float64())
+        column = _pc().cast(column, pa.float64())
     values = as_numpy(column)
     if column.null_count:
-        missing = as_numpy(pc.indices_nonzero(column.is_null()))
+        missing = as_numpy(_pc().indices_nonzero(column.is_null()))
         reasons = dict.fromkeys(missing.tolist(), f"column {name!r}: missing value")
         values = values.copy()
         values[missing] = np.nan

@@ -35,7 +35,7 @@ from service.scoring.parts import OutputStore
 from service.scoring.pipeline import Stage
 from service.scoring.planning import Planned, ScoreJob, ScoreResult, plan_job
 from service.scoring.remote import RemoteOutput, fetch_input
-from service.scoring.settings import ScoreSettings
+from service.scoring.settings import ScoreSettings, scoring_runtime
 from service.scoring.state import claim, job_key, locked, remove_stale, work_folder
 from service.scoring.writer import TableSink, output_format, publish
 
@@ -84,9 +84,16 @@ def run_local(
         unread: list[str] = []
         ready = _prepared(planned, settings, unread, stages)  # reading starts now...
         ref = f"{planned.manifest.name}:{planned.manifest.version}"
-        runtime = ModelRuntime.load(planned.registry.get(ref), runtime_settings)  # ...meanwhile
+        base = runtime_settings or RuntimeSettings()
+        # ...meanwhile. No warm-up: a part's batch allocates its own shapes whatever ran
+        # before, and warming a text model at its max length cost a 500-text job a fifth.
+        runtime = ModelRuntime.load(
+            planned.registry.get(ref), scoring_runtime(base, settings), warm_up=False
+        )
         store, files = OutputStore(folder), WorkFiles.of(job, folder)
-        scored = stages.enter_context(Stage(_scored(ready, runtime, store), settings.queue_parts))
+        scored = stages.enter_context(
+            Stage(_scored(ready, runtime, store, settings.batch_tokens), settings.queue_parts)
+        )
         sink = PartSink(remote, folder, planned) if remote else None
         tally = _write_parts(
             planned, runtime, store, files, scored, unread, progress or NoProgress(), sink
@@ -105,6 +112,8 @@ def run_local(
         seconds=time.perf_counter() - started,
         rows_this_run=tally.rows_this_run,
         resumed_parts=tally.resumed_parts,
+        threads=runtime.placement.threads,
+        compute_bound=runtime.placement.compute_bound,
     )
 
 
@@ -195,7 +204,7 @@ def _prepared(
 
 
 def _scored(
-    ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore
+    ready: Iterable[Prepared], runtime: ModelRuntime, store: OutputStore, batch_tokens: int
 ) -> Iterator[Scored]:
     """Each part with its outputs: those an earlier run saved, up to the first part whose
     file is missing or torn; from there on, the model's."""
@@ -209,7 +218,7 @@ def _scored(
                 yield part, outputs, False
                 continue
             saved = part.index
-        yield part, runtime.run(part.inputs) if part.inputs else None, True
+        yield part, runtime.predict(part.inputs, batch_tokens) if part.inputs else None, True
 
 
 def _write_parts(

@@ -116,6 +116,8 @@ def scored_table(
 
 def rejects_table(prepared: Prepared, schema: pa.Schema, keep: Sequence[str]) -> pa.RecordBatch:
     """The rejected rows of a part: row number, kept columns, reason."""
+    if not prepared.reasons:  # the usual part: `take` would import pyarrow.compute for nothing
+        return _empty(schema)
     rows = sorted(prepared.reasons)
     offsets = np.array(rows, dtype=np.int64)
     kept = prepared.batch.select(list(keep)).take(from_numpy(offsets))

@@ -102,6 +102,8 @@ class ScoreResult:
     rows_this_run: int
     resumed_parts: int = 0
     engine: str = "local"
+    threads: int = 1  # ONNX Runtime threads the model ran on (its placement)
+    compute_bound: bool | None = None  # as its placement measured it (None: not measured)
 
     @property
     def rows_per_second(self) -> float:

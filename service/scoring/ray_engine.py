@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from export.registry import Registry
-from service.runtime import ModelRuntime
+from service.runtime import ModelRuntime, RuntimeSettings
 from service.scoring.faults import maybe_crash
 from service.scoring.job import NoProgress, Progress, committed, remote_output, work_key
 from service.scoring.memory import use_batch_pool
@@ -52,7 +52,18 @@ class UnitScorer:
     def __init__(self, work: UnitWork) -> None:
         self.work = work
         use_batch_pool()
-        self.runtime = ModelRuntime.load(Registry(work.registry).get(work.ref))
+        # The CPUs the actor reserves, as one instance's threads, whatever serving asks for.
+        settings = RuntimeSettings().model_copy(
+            update={
+                "intra_op_threads": work.threads,
+                "model_threads": {},
+                "instances": 1,
+                "model_instances": {},
+            }
+        )
+        self.runtime = ModelRuntime.load(
+            Registry(work.registry).get(work.ref), settings, warm_up=False
+        )
 
     def __call__(self, batch: pa.Table) -> pa.Table:
         """One row per unit: its index and the rows it scored and rejected."""
@@ -102,6 +113,7 @@ def run_ray(
         rows_this_run=scored + sum(d.rejected for d in done.values()) - resumed,
         resumed_parts=len(units) - len(pending),
         engine="ray",
+        threads=max(1, int(settings.ray_num_cpus)),  # per actor
     )
 
 
@@ -145,6 +157,8 @@ def _score(
         batch_rows=job.batch_rows,
         folder=folder.resolve(),
         output=job.output,
+        threads=max(1, int(settings.ray_num_cpus)),
+        batch_tokens=settings.batch_tokens,
     )
     items = [
         {"unit": u.index, "files": [str(f) for f in u.files], "skip": u.skip, "rows": u.rows}

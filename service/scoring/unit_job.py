@@ -35,6 +35,8 @@ class UnitWork:
     batch_rows: int
     folder: Path
     output: Path
+    threads: int = 1  # ONNX Runtime threads: the CPUs the actor reserves
+    batch_tokens: int = 8192  # text models: tokens per model run (ScoreSettings.batch_tokens)
 
     def store(self) -> UnitStore:
         """The job's work folder."""
@@ -55,7 +57,8 @@ def score_unit(work: UnitWork, unit: Unit, runtime: ModelRuntime) -> UnitDone:
             # Rejected rows are numbered from the unit's first row: the job adds the
             # unit's offset once every unit before it has counted its rows.
             prepared = prepare(batch, work.plan, number, number * work.batch_rows)
-            results = runtime.run(prepared.inputs) if prepared.inputs else None
+            inputs = prepared.inputs
+            results = runtime.predict(inputs, work.batch_tokens) if inputs else None
             good = scored_table(prepared, results, runtime, work.scored, work.plan.keep)
             bad = rejects_table(prepared, work.rejects, work.plan.keep)
             sinks.scored.write(good)

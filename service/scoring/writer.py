@@ -52,7 +52,9 @@ class TableSink(ClosedOnExit):
         """Append rows (an empty batch writes nothing)."""
         if data.num_rows:
             table = data if isinstance(data, pa.Table) else pa.Table.from_batches([data])
-            self._writer.write_table(table.cast(self._plain))
+            if table.schema != self._plain:  # CSV: labels decoded (a cast imports compute)
+                table = table.cast(self._plain)
+            self._writer.write_table(table)
             if hasattr(os, "posix_fadvise"):
                 # Start writing what is written so far to disk now, so that the fsync at
                 # the end waits for the last rows only (Linux: DONTNEED starts writeback).

@@ -22,6 +22,16 @@ Two optional hooks watch batches without changing them: `on_stats` gets each
 batch's `BatchStats` (queue waits, model time, tokens) for the metrics, and a
 `tracer` (`service.serving.tracing`) links each batch's spans to the requests in
 it. Without them the hot path pays one `is None` test per request and per batch.
+
+A text model's batch is also bounded by tokens (`max_batch_tokens`, as in TEI): a
+request carries its padded width, and a batch stops before its rows times its
+widest row would pass the budget, so long texts make small batches and short
+ones fill up to `max_batch_size` rows. A request alone over the budget still runs.
+
+A model placed on several instances (`instances`, see `service.runtime.placement`)
+has that many batches in flight, each in a worker thread of its own; the next batch
+is taken from the queue only when an instance is free, so batches still grow
+while every instance computes.
 """
 
 from __future__ import annotations
@@ -91,6 +101,7 @@ class _Item:
     queued_at: float = field(default_factory=time.perf_counter)
     deadline: float | None = None  # event-loop time; past it the item is dropped, not run
     trace: object | None = None  # the request's span, when tracing
+    width: int = 0  # tokens per row once padded (text models), for the token budget
 
 
 class Batcher:
@@ -110,6 +121,8 @@ class Batcher:
         on_stats: StatsHook | None = None,
         tracer: BatchTracer | None = None,
         count_tokens: TokenCount | None = None,
+        instances: int = 1,
+        max_batch_tokens: int = 0,
     ) -> None:
         self.run = run
         self.join = join or concatenate
@@ -132,7 +145,10 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
-        self._running = 0  # requests in the batch being computed
+        self._running = 0  # requests in the batches being computed
+        self.instances = max(1, instances)
+        self.max_batch_tokens = max_batch_tokens  # 0: rows alone bound a batch
+        self._batches: set[asyncio.Task[None]] = set()  # batches in flight beyond the loop's
 
     @property
     def queued_rows(self) -> int:
@@ -143,10 +159,11 @@ class Batcher:
         """Requests queued (and still awaited) or being computed; O(queue), for sampling."""
         return sum(not item.future.done() for item in self._queue) + self._running
 
-    async def submit(self, inputs: Arrays, bucket: int = 0) -> Arrays:
+    async def submit(self, inputs: Arrays, bucket: int = 0, width: int = 0) -> Arrays:
         """Queue validated inputs and return this request's slice of the batch output.
 
-        Only requests of the same `bucket` share a batch.
+        Only requests of the same `bucket` share a batch; `width` (tokens per row)
+        counts against `max_batch_tokens`.
         """
         rows = next(iter(inputs.values())).shape[0]
         if self._queued_rows + rows > self.max_queue_rows:
@@ -161,7 +178,7 @@ class Batcher:
         deadline = deadlines.current()
         if deadline is not None and deadline <= loop.time():
             raise self._expired()
-        item = _Item(inputs, rows, loop.create_future(), bucket, deadline=deadline)
+        item = _Item(inputs, rows, loop.create_future(), bucket, deadline=deadline, width=width)
         if self.tracer is not None:
             item.trace = self.tracer.capture()
         self._queue.append(item)
@@ -205,9 +222,9 @@ class Batcher:
             self._wakeup = asyncio.Event()
             self._task = asyncio.get_running_loop().create_task(self._loop())
         if self._executor is None:
-            # One thread per model: its batches never wait behind another model's.
+            # Threads per model: its batches never wait behind another model's.
             self._executor = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix=f"batch-{self.name}"
+                max_workers=self.instances, thread_name_prefix=f"batch-{self.name}"
             )
 
     async def _loop(self) -> None:
@@ -216,15 +233,29 @@ class Batcher:
         while True:
             if not self._queue:
                 if self._closing:
+                    if self._batches:
+                        await asyncio.wait(set(self._batches))
                     return
                 self._wakeup.clear()
                 await self._wakeup.wait()
                 continue
             if self.max_latency_s and self._queued_rows < self.max_batch_size:
                 await self._wait_for_more()
+            await self._free_instance()
             batch = self._take()
-            if batch:
+            if not batch:
+                continue
+            if self.instances == 1:
                 await self._dispatch(loop, batch)
+            else:
+                task = loop.create_task(self._dispatch(loop, batch))
+                self._batches.add(task)
+                task.add_done_callback(self._batches.discard)
+
+    async def _free_instance(self) -> None:
+        """Wait until fewer than `instances` batches are in flight."""
+        while len(self._batches) >= self.instances:
+            await asyncio.wait(set(self._batches), return_when=asyncio.FIRST_COMPLETED)
 
     async def _wait_for_more(self) -> None:
         deadline = self._queue[0].queued_at + self.max_latency_s
@@ -234,11 +265,12 @@ class Batcher:
             await asyncio.sleep(min(left, 0.0005))
 
     def _take(self) -> list[_Item]:
-        """The oldest request and those after it in its bucket, up to `max_batch_size` rows;
-        requests whose deadline passed while queued are answered 504 and left out."""
+        """The oldest request and those after it in its bucket, up to `max_batch_size` rows
+        and `max_batch_tokens` padded tokens; requests whose deadline passed while queued
+        are answered 504 and left out."""
         batch: list[_Item] = []
         other: collections.deque[_Item] = collections.deque()  # later buckets keep their order
-        rows = 0
+        rows = width = 0
         now = asyncio.get_running_loop().time()
         while self._queue and rows < self.max_batch_size:
             item = self._queue[0]
@@ -246,6 +278,8 @@ class Batcher:
                 other.append(self._queue.popleft())
                 continue
             if batch and rows + item.rows > self.max_batch_size:
+                break
+            if batch and self._over_budget(rows + item.rows, max(width, item.width)):
                 break
             self._queue.popleft()
             self._queued_rows -= item.rows
@@ -255,11 +289,15 @@ class Batcher:
                 item.future.set_exception(self._expired())
                 continue
             batch.append(item)
-            rows += item.rows
+            rows, width = rows + item.rows, max(width, item.width)
         if other:
             other.extend(self._queue)
             self._queue = other
         return batch
+
+    def _over_budget(self, rows: int, width: int) -> bool:
+        """Whether `rows` padded to `width` tokens would pass `max_batch_tokens`."""
+        return bool(self.max_batch_tokens) and rows * width > self.max_batch_tokens
 
     async def _dispatch(self, loop: asyncio.AbstractEventLoop, batch: list[_Item]) -> None:
         started = time.perf_counter()

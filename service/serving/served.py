@@ -86,11 +86,18 @@ def serve_version(
         else:
             buckets = bucket_bounds(text_settings.buckets, runtime.text.max_length)
             # Every bucket's shapes at the sizes batches take alone and under load.
-            runtime.warm_up((1, batching.max_batch_size), buckets)
+            for bound in buckets:
+                runtime.warm_up((1, largest_batch(batching, bound)), (bound,))
     except Exception as err:  # ONNX Runtime's run errors subclass plain Exception
         where = f"{runtime.name}:{runtime.version}"
         raise ModelLoadError(f"{where} failed its warm-up run: {_first_line(err)}") from err
-    log.info("loaded %s version %s on %s", runtime.name, runtime.version, runtime.providers)
+    log.info(
+        "loaded %s version %s on %s, %s",
+        runtime.name,
+        runtime.version,
+        runtime.providers,
+        runtime.placement.describe(),
+    )
     batcher = Batcher(
         monitoring.watch(runtime) if monitoring else runtime.run,  # warm-up runs unwatched
         f"{runtime.name}:{runtime.version}",
@@ -104,8 +111,17 @@ def serve_version(
         on_stats=on_stats,
         tracer=tracer,
         count_tokens=_token_count(runtime.text.spec.input_ids) if runtime.text else None,
+        instances=runtime.placement.instances,
+        max_batch_tokens=batching.max_batch_tokens if runtime.text else 0,
     )
     return ServedModel(runtime, batcher, buckets)
+
+
+def largest_batch(batching: BatchSettings, width: int) -> int:
+    """The most rows of `width` tokens a text batch holds under both of its bounds."""
+    if not batching.max_batch_tokens:
+        return batching.max_batch_size
+    return min(batching.max_batch_size, max(1, batching.max_batch_tokens // width))
 
 
 def _first_line(err: Exception, limit: int = 300) -> str:

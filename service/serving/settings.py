@@ -63,6 +63,9 @@ class BatchSettings(BaseSettings):
     # Batches of a model faster than this run on the event loop instead of the worker
     # thread (see service.serving.batcher); 0 always uses the thread.
     inline_below_ms: float = Field(default=0.5, ge=0)
+    # Text models: most tokens in one batch, counted padded (rows x the longest row),
+    # as well as max_batch_size rows; 0 bounds batches by rows alone.
+    max_batch_tokens: int = Field(default=4096, ge=0)
 
 
 class HttpSettings(BaseSettings):

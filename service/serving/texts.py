@@ -38,11 +38,12 @@ async def infer_tokens(
     batcher: Batcher, tokenizer: TextTokenizer, bounds: tuple[int, ...], tokens: Tokens
 ) -> Arrays:
     """Outputs for token rows, submitted by length bucket."""
-    parts = tokens.parts(bounds, batcher.max_batch_size)
+    parts = tokens.parts(bounds, batcher.max_batch_size, batcher.max_batch_tokens)
     if len(parts) == 1:
-        return await batcher.submit(tokenizer.feeds(tokens), bucket=parts[0][1])
+        return await batcher.submit(tokenizer.feeds(tokens), bucket=parts[0][1], width=tokens.width)
+    taken = [(tokens.take(rows), b) for rows, b in parts]
     results = await asyncio.gather(
-        *(batcher.submit(tokenizer.feeds(tokens.take(rows)), bucket=b) for rows, b in parts)
+        *(batcher.submit(tokenizer.feeds(t), bucket=b, width=t.width) for t, b in taken)
     )
     order = np.argsort(np.concatenate([rows for rows, _ in parts]))
     return {name: np.concatenate([r[name] for r in results])[order] for name in results[0]}

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from tokenizers import Tokenizer
 
 from export.errors import ExportError
 from export.tokenizer import TokenizerSpec
 from service.runtime.errors import ModelLoadError
 from service.runtime.text.tokens import Tokens
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer  # loaded by `TokenizerSpec.load` for text models only
 
 
 class TextTokenizer:

@@ -37,6 +37,7 @@ def model_metadata(runtime: ModelRuntime, versions: list[str]) -> dict[str, Any]
         "providers": runtime.providers,
         "labels": runtime.manifest.labels,
         "features": runtime.manifest.features,
+        **runtime.placement.describe(),  # threads and instances this model got, and why
     }
     if runtime.text is not None:
         parameters.update(task=runtime.manifest.task, max_length=runtime.text.max_length)
@@ -74,7 +75,11 @@ def model_config(
             "max_queue_delay_microseconds": int(max_latency_ms * 1000),
         },
         "instance_group": [
-            {"name": runtime.name, "kind": "KIND_GPU" if on_gpu else "KIND_CPU", "count": 1}
+            {
+                "name": runtime.name,
+                "kind": "KIND_GPU" if on_gpu else "KIND_CPU",
+                "count": runtime.placement.instances,
+            }
         ],
         "parameters": {"providers": {"string_value": ",".join(runtime.providers)}},
     }

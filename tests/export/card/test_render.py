@@ -102,21 +102,16 @@ def test_text_benchmark_figures_show_on_the_card(card_registry: Registry) -> Non
         "model": "tabular",
         "version": "1",
         "machine": "test box",
-        "fixed": [
-            {
-                "tokens": 16,
-                "service": {"sentences_per_s": 410.5, "p95_ms": 80.0, "errors": 0},
-                "raw_sentences_per_s": 500.0,
-                "ratio": 0.821,
-                "passed": True,
-            },
+        "fixed": [{"service": {"sentences_per_s": 410.5}, "raw_sentences_per_s": 500.0}],
+        "checks": [
+            ("service / raw, 128-token texts", 0.821, 0.85, False),
+            ("text batching / row count, sentences/s", 1.54, 1.3, True),
         ],
-        "mixed": {"raw": {"length buckets, pad to longest": {"speedup": 3.2}}},
     }
     records.record(card_registry, [records.text_entry(report)])
     html = render_card(card_facts(card_registry, "tabular:1"))
-    assert "ferry bench text" in html and "<td>410.5</td>" in html and "<td>0.821</td>" in html
-    assert "length buckets, pad to longest" in html and "3.2" in html
+    assert "ferry bench text" in html and "<td>0.821</td>" in html and "<td>1.54</td>" in html
+    assert "service / raw, 128-token texts" in html and "<td>no</td>" in html
 
 
 def test_drift_reference_statistics_and_other_new_records_show_as_tables(

@@ -141,3 +141,18 @@ def test_only_the_ray_engine_imports_ray() -> None:
     code += "assert 'ray' not in sys.modules, 'ray imported'\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_a_clean_numeric_job_never_imports_pyarrow_compute_or_tokenizers(
+    linear: Artifact, tmp_path: Path
+) -> None:
+    pq.write_table(table(300), tmp_path / "in.parquet")
+    code = "import sys\nfrom pathlib import Path\n"
+    code += "from service.scoring.job import ScoreJob, run_local\n"
+    code += f"run_local(ScoreJob('lin', Path({str(tmp_path / 'in.parquet')!r}), "
+    code += f"Path({str(tmp_path / 'out.parquet')!r}), Path({str(linear.path.parents[1])!r})))\n"
+    code += "assert 'pyarrow.compute' not in sys.modules, 'pyarrow.compute imported'\n"
+    code += "assert 'tokenizers' not in sys.modules, 'tokenizers imported'\n"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert pq.read_table(tmp_path / "out.parquet").num_rows == 300

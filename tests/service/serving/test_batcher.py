@@ -223,3 +223,40 @@ async def test_a_fast_model_runs_on_the_loop_and_a_slow_one_in_the_thread() -> N
     assert sum(seen) == 20 and max(seen) > 1
     await quick.close()
     await slow.close()
+
+
+async def test_instances_run_that_many_batches_at_once() -> None:
+    both = threading.Barrier(2, timeout=5)  # passes only when two batches run together
+    seen: list[int] = []
+
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        both.wait()
+        seen.append(inputs["x"].shape[0])
+        return {"y": inputs["x"] * 2}
+
+    batcher = Batcher(run, "m", max_batch_size=4, instances=2, inline_below_ms=0)
+    results = await asyncio.gather(*(batcher.submit(rows(i, 4)) for i in range(4)))
+    for i, result in enumerate(results):
+        np.testing.assert_array_equal(result["y"], np.full((4, 2), 2 * i))
+    assert seen == [4, 4, 4, 4]
+    await batcher.close()
+
+
+async def test_one_instance_runs_one_batch_at_a_time() -> None:
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.002)
+        with lock:
+            running -= 1
+        return {"y": inputs["x"]}
+
+    batcher = Batcher(run, "m", max_batch_size=2, inline_below_ms=0)
+    await asyncio.gather(*(batcher.submit(rows(i)) for i in range(20)))
+    assert most == 1
+    await batcher.close()

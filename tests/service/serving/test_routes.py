@@ -128,3 +128,24 @@ def test_nan_is_refused(client: TestClient) -> None:
     )
     assert response.status_code == 400
     assert "nan is not a finite number" in response.json()["error"]
+
+
+def test_status_metadata_and_config_show_what_each_model_got(registry: Registry) -> None:
+    publish_linear(registry)
+    models = ModelSet(
+        RegistrySettings(registry=registry.root),
+        RuntimeSettings(providers=["CPUExecutionProvider"], model_instances={"tabular": 2}),
+    )
+    models.load_all()
+    app = build_app()
+    app.state.models = models
+    with TestClient(app) as client:
+        status = client.get("/status").json()["models"]["tabular"]
+        params = client.get("/v2/models/tabular").json()["parameters"]
+        config = client.get("/v2/models/tabular/config").json()
+    for shown in (status, params):
+        assert shown["intra_op_threads"] == 1 and shown["instances"] == 2
+        assert shown["compute_bound"] is False and shown["row_us"] > 0
+        assert shown["placement"] == "FERRY_MODEL_INSTANCES"
+    assert config["instance_group"][0]["count"] == 2
+    assert models.get("tabular").batcher.instances == 2

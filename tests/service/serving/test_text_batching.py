@@ -11,9 +11,10 @@ import numpy as np
 import pytest
 
 from export.registry import Registry
-from service.runtime import ModelRuntime
+from service.runtime.instances import Instances
 from service.runtime.text import TextTokenizer, Tokens
 from service.serving.batcher import Batcher
+from service.serving.settings import BatchSettings
 from tests.support.text_models import expected, publish_text, text_model_set
 
 SHORT = ["the sun", "rain", "a good game", "news of the team"]
@@ -80,17 +81,20 @@ def test_every_bucket_is_warmed_at_load_alone_and_at_the_max_batch_size(
 ) -> None:
     publish_text(registry, max_length=64)
     shapes: set[tuple[int, int]] = set()
-    run = ModelRuntime.run
+    run_each = Instances.run_each
 
-    def spy(self: ModelRuntime, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    def spy(self: Instances, names: list[str], inputs: dict[str, np.ndarray]) -> None:
         shapes.add(inputs["input_ids"].shape)
         assert inputs["attention_mask"].all(), "warm-up rows should look like real text"
-        return run(self, inputs)
+        run_each(self, names, inputs)
 
-    monkeypatch.setattr(ModelRuntime, "run", spy)
+    monkeypatch.setattr(Instances, "run_each", spy)
     models = text_model_set(registry, buckets=(16, 32))
     assert models.status()["models"]["text-embed"]["buckets"] == [16, 32, 64]  # type: ignore[index]
-    assert shapes == {(rows, n) for rows in (1, 64) for n in (16, 32, 64)}
+    # the largest batch of each bucket: 64 rows, or fewer under the token budget
+    budget = BatchSettings().max_batch_tokens
+    largest = {n: min(64, budget // n) for n in (16, 32, 64)}
+    assert shapes == {(rows, n) for n in (16, 32, 64) for rows in (1, largest[n])}
 
 
 async def test_a_long_request_is_tokenised_off_the_event_loop(
@@ -114,3 +118,43 @@ async def test_a_long_request_is_tokenised_off_the_event_loop(
     np.testing.assert_allclose(small["embedding"], expected(SHORT, artifact), atol=1e-6)
     np.testing.assert_allclose(big["embedding"], expected(big_texts, artifact), atol=1e-6)
     await models.close()
+
+
+async def test_a_token_budget_bounds_padded_batches_of_every_bucket() -> None:
+    seen: list[tuple[int, int]] = []  # (rows, widest row) per batch
+
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        time.sleep(0.003)  # requests queue behind the running batch
+        seen.append((inputs["x"].shape[0], int(inputs["w"].max())))
+        return {"y": inputs["x"]}
+
+    batcher = Batcher(run, "m", max_batch_size=64, max_batch_tokens=256)
+    widths = [16 if i % 2 else 128 for i in range(40)] + [300]  # the last is alone over budget
+
+    def submit(i: int, width: int) -> asyncio.Future[dict[str, np.ndarray]]:
+        arrays = {"x": np.full((1, 2), i), "w": np.full((1, 1), width)}
+        return asyncio.ensure_future(batcher.submit(arrays, bucket=width, width=width))
+
+    results = await asyncio.gather(*(submit(i, w) for i, w in enumerate(widths)))
+    assert [int(r["y"][0, 0]) for r in results] == list(range(len(widths)))
+    assert all(rows * width <= 256 for rows, width in seen if rows > 1)
+    assert (1, 300) in seen, "a request over the budget on its own still runs"
+    assert max(rows for rows, width in seen if width == 16) > 2, "short rows fill up"
+    assert max(rows for rows, width in seen if width == 128) == 2
+    await batcher.close()
+
+
+def test_a_request_is_split_to_fit_the_token_budget() -> None:
+    ids = np.ones((10, 40), dtype=np.int64)
+    mask = np.zeros_like(ids)
+    for row, n in enumerate([40, 40, 40, 40, 40, 10, 10, 10, 10, 10]):
+        mask[row, :n] = 1
+    parts = Tokens(ids, mask).parts((16, 64), max_rows=64, max_tokens=100)
+    assert [(rows.tolist(), b) for rows, b in parts] == [
+        ([5, 6, 7, 8, 9], 16),  # 5 rows x 10 tokens
+        ([0, 1], 64),  # 2 x 40 = 80 <= 100
+        ([2, 3], 64),
+        ([4], 64),
+    ]
+    whole = Tokens(ids[:3], mask[:3]).parts((16, 64), max_rows=64, max_tokens=0)
+    assert [rows.tolist() for rows, _ in whole] == [[0, 1, 2]]
