@@ -2,7 +2,10 @@
 
 Every transport — the lean ASGI front, the FastAPI routes, the BentoML API —
 hands the raw request here and sends back the `Answer` it gets, so a body is
-framed, validated, scored and its errors rendered one way only.
+framed, validated, scored and its errors rendered one way only. Rollouts happen
+here too, for every transport alike: the version that answers is chosen by
+`ModelSet.route` (a canary's share, sticky by the request's key), and what the
+alias's version answered is offered to its shadow by `ModelSet.mirror`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from service.serving.protocol import (
     read_body,
 )
 from service.serving.protocol.response import JSON, VERSION_HEADER
+from service.serving.routing import request_key
 
 log = logging.getLogger("ferry.service")
 CONTENT_TYPE = "content-type"
@@ -46,13 +50,14 @@ class Answer:
 
 
 async def predict_answer(
-    models: ModelSet | None, raw: bytes, request_id: str | None = None
+    models: ModelSet | None, raw: bytes, request_id: str | None = None, key: str | None = None
 ) -> Answer:
-    """`POST /predict` from its raw body (and the client's `X-Request-ID`, if any)."""
+    """`POST /predict` from its raw body (and the client's `X-Request-ID` and
+    `X-Canary-Key`, if any)."""
     try:
         served_by = ready(models)
         rid = request_id_for(served_by, request_id)
-        result = await predict_body(served_by, jsonio.loads(raw), rid)
+        result = await predict_body(served_by, jsonio.loads(raw), rid, key)
     except Exception as err:  # one bad request must never take the server down
         return error_answer(err, "/predict")
     headers = {CONTENT_TYPE: JSON, VERSION_HEADER: result["model_version"]}
@@ -68,13 +73,15 @@ async def infer_answer(
     raw: bytes,
     header: str | None,
     request_id: str | None = None,
+    key: str | None = None,
 ) -> Answer:
     """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body, the
-    `Inference-Header-Content-Length` header (binary extension) and `X-Request-ID`, if any."""
+    `Inference-Header-Content-Length` header (binary extension), `X-Request-ID` and
+    `X-Canary-Key`, if any."""
     try:
         body, binary = read_body(raw, header)
         content, media, headers = await v2_infer(
-            ready(models), name, version, body, binary, request_id
+            ready(models), name, version, body, binary, request_id, key
         )
     except Exception as err:
         return error_answer(err, f"/v2/models/{name}/infer")
@@ -102,7 +109,7 @@ def ready(models: ModelSet | None) -> ModelSet:
 
 
 async def predict_body(
-    models: ModelSet, body: Any, request_id: str | None = None
+    models: ModelSet, body: Any, request_id: str | None = None, key: str | None = None
 ) -> dict[str, Any]:
     """The typed endpoint's body: `{"inputs": {name: nested list}, "model": name?}`,
     or `{"texts": [...], "model": name?}` for a text model."""
@@ -111,7 +118,7 @@ async def predict_body(
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise InvalidInput(f"model: expected a model name, got {model!r}")
-    return await predict(models, model, body.get("inputs"), body.get("texts"), request_id)
+    return await predict(models, model, body.get("inputs"), body.get("texts"), request_id, key)
 
 
 async def predict(
@@ -120,17 +127,20 @@ async def predict(
     inputs: Any,
     texts: Any = None,
     request_id: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`.
 
     Text models also take `{"texts": [...]}` (the same as `{"inputs": {"text": [...]}}`).
-    With a `request_id`, the answered request goes to the prediction log.
+    With a `request_id`, the answered request goes to the prediction log; `key` routes
+    it when the model has a canary.
     """
-    served = models.get(model)
+    served = models.route(model, None, request_key(key))
     max_rows = models.batching.max_rows_per_request
     if served.runtime.text is not None:
         payload = text_payload(served, inputs, texts, max_rows)
         results = await served.infer_texts(payload)
+        models.mirror(served, payload, results)
         if request_id is not None and models.monitoring is not None:
             arrays = {TEXT_INPUT: texts_array(payload)}
             models.monitoring.record(request_id, served.runtime, arrays, results)
@@ -146,6 +156,7 @@ async def predict(
         )
     arrays = to_arrays(inputs, served.runtime.signature, max_rows)
     results = await served.infer(arrays)
+    models.mirror(served, arrays, results)
     if request_id is not None and models.monitoring is not None:
         models.monitoring.record(request_id, served.runtime, arrays, results)
     return typed_response(served, results)
@@ -187,10 +198,11 @@ async def v2_infer(
     body: Any,
     binary: bytes = b"",
     request_id: str | None = None,
+    key: str | None = None,
 ) -> tuple[bytes, str, dict[str, str]]:
     """V2 inference on a framed body: JSON and binary tensors in and out. The prediction
     log (if on) records it under `request_id`, else the request's `id`, else a new id."""
-    served, request, results = await v2_results(models, name, version, body, binary)
+    served, request, results = await v2_results(models, name, version, body, binary, key)
     content, media, headers = encode_response(served.runtime, results, request)
     rid = record_v2(models, served, request, results, request_id)
     if rid is not None:
@@ -217,14 +229,23 @@ def record_v2(
 
 
 async def v2_results(
-    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    body: Any,
+    binary: bytes = b"",
+    key: str | None = None,
 ) -> tuple[ServedModel, InferenceRequest, dict[str, np.ndarray]]:
     """A V2 request (JSON part, binary part) validated and scored: what every V2
-    transport (REST, gRPC) encodes its answer from."""
-    served = models.get(name, version)
+    transport (REST, gRPC) encodes its answer from. A canary's share goes by `key`
+    (a header), else the request's `id`, else at random."""
+    given = body.get("id") if isinstance(body, dict) else None
+    served = models.route(name, version, request_key(key, given))
     runtime = served.runtime
     request = parse_request(body, binary, runtime.interface, models.batching.max_rows_per_request)
-    return served, request, await served.infer(request.arrays)
+    results = await served.infer(request.arrays)
+    models.mirror(served, request.arrays, results)
+    return served, request, results
 
 
 def v2_metadata(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:

@@ -3,7 +3,9 @@
 The refresher decides when a model is brought in line with the registry; the
 model set does it (`ModelSet.update`: load → warm → swap → drain → retire), so no
 request is dropped. If loading fails, the old version keeps serving, the failure
-is recorded, and polls do not retry that version until its alias moves again.
+is recorded, and polls do not retry that version until its alias moves again. A
+canary or shadow version that fails to load is left out of the model's entry (the
+alias's version serves alone) and retried when the rollout changes, or by the admin call.
 Registry reads run in a worker thread, so a slow or unreachable store never holds up
 the event loop that serves requests; while it is unreachable, what is loaded keeps
 serving and `/status` says so (`registry`).
@@ -103,7 +105,7 @@ class Refresher:
             alias = models.registry_settings.alias
             log.warning("model %s: cannot resolve %s: %s", name, alias, err)
             return None
-        if models.serves(name, target):
+        if models.serves(name, target) and not (retry_failed and models.missing(name)):
             self._failed.pop(name, None)  # the alias came back to what is serving
             return None
         failed = self._failed.get(name)
@@ -125,5 +127,6 @@ class Refresher:
             return RefreshResult(name, old, target.default, str(err))
         self._failed.pop(name, None)
         new = fresh.default.runtime.version
-        log.info("model %s: now serving version %s (was %s)", name, new, old)
+        rollout = fresh.rollout.describe()
+        log.info("model %s: now serving version %s (was %s); rollout: %s", name, new, old, rollout)
         return RefreshResult(name, old, new)
