@@ -2,8 +2,10 @@
 
 Exit codes: 1 an error; 2 a usage error (typer); 3 some rows rejected (`ferry score`);
 4 `EXIT_CONFLICT`, a compare-and-swap lost (an alias moved by someone else meanwhile;
-nothing changed, re-read and retry); 75 `EXIT_LOCKED` (EX_TEMPFAIL), another job of the
-kind holds the model's lock.
+nothing changed, re-read and retry); 5 `EXIT_REFUSED`, a promotion gate said no
+(`ferry models promote --if-agreement`: the shadow's agreement or its request count is
+too low; nothing moved); 75 `EXIT_LOCKED` (EX_TEMPFAIL), another job of the kind holds
+the model's lock.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.console import Console
 
 EXIT_ERROR = 1
 EXIT_CONFLICT = 4
+EXIT_REFUSED = 5
 EXIT_LOCKED = 75
 OUR_PACKAGES = frozenset({"export", "training", "service", "ferry"})
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,10 +43,12 @@ def friendly(command: F) -> F:
 
 def exit_code(err: Exception) -> int:
     """The exit status for one of ferry's errors."""
-    from export.errors import Conflict, Locked
+    from export.errors import Conflict, GateRefused, Locked
 
     if isinstance(err, Conflict):
         return EXIT_CONFLICT
+    if isinstance(err, GateRefused):
+        return EXIT_REFUSED
     if isinstance(err, Locked):
         return EXIT_LOCKED
     return EXIT_ERROR

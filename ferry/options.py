@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from export.registry import Expect
 
 RegistryOption = Annotated[
     str,
@@ -17,3 +20,12 @@ RegistryOption = Annotated[
     ),
 ]
 DEFAULT_REGISTRY = "registry"
+
+
+def expect_value(text: str | None, given: bool = False) -> Expect:
+    """`--expect`: unset (None) means "what the command read"; '-' means no alias yet."""
+    from export.registry import UNSET
+
+    if text is None:
+        return None if given else UNSET
+    return None if text.strip().lower() in ("-", "none", "") else text.strip()
