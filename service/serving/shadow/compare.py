@@ -8,12 +8,14 @@ not one per request.
 
 from __future__ import annotations
 
+from collections import defaultdict
+from typing import cast
+
 import numpy as np
 
 from export.shadow import AgreementSummary
 from service.runtime import ModelRuntime
 from service.runtime.text import TEXT_INPUT
-from service.serving.monitoring.batches import joined
 from service.serving.shadow.jobs import Arrays, Job
 
 
@@ -30,15 +32,30 @@ def compare(summary: AgreementSummary, jobs: list[Job], max_rows: int) -> None:
             (primary, _output(run_texts(first.shadow, first.buckets, texts, max_rows), name))
         )
     else:
-        pairs = [(job.inputs, job.outputs) for job in jobs]
-        for inputs, outputs in joined(pairs):  # type: ignore[arg-type]
-            pieces.append((outputs[name], _output(run_rows(first.shadow, inputs, max_rows), name)))
+        for inputs, outputs in joined(jobs, name):
+            pieces.append((outputs, _output(run_rows(first.shadow, inputs, max_rows), name)))
     for primary, shadow in pieces:  # all checked before any is added
         if len(primary) != len(shadow) or primary.size != shadow.size:
             raise ValueError(f"outputs of shapes {primary.shape} and {shadow.shape}")
     for primary, shadow in pieces:
         summary.add(primary, shadow, 0, _labels(first.primary, first.shadow, name, primary, shadow))
     summary.requests += len(jobs)
+
+
+def joined(jobs: list[Job], name: str) -> list[tuple[Arrays, np.ndarray]]:
+    """The jobs' inputs stacked, and the primary's output `name` beside them, one pair per
+    shape of the inputs' rows (the requests of one session share their dtypes)."""
+    groups: dict[tuple[object, ...], list[tuple[Arrays, np.ndarray]]] = defaultdict(list)
+    for job in jobs:
+        inputs = cast(Arrays, job.inputs)
+        groups[tuple(a.shape[1:] for a in inputs.values())].append((inputs, job.outputs[name]))
+    return [
+        (
+            {k: np.concatenate([inputs[k] for inputs, _ in group]) for k in group[0][0]},
+            np.concatenate([output for _, output in group]),
+        )
+        for group in groups.values()
+    ]
 
 
 def run_rows(runtime: ModelRuntime, inputs: Arrays, max_rows: int) -> Arrays:
