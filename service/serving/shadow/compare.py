@@ -46,9 +46,11 @@ def joined(jobs: list[Job], name: str) -> list[tuple[Arrays, np.ndarray]]:
     """The jobs' inputs stacked, and the primary's output `name` beside them, one pair per
     shape of the inputs' rows (the requests of one session share their dtypes)."""
     groups: dict[tuple[object, ...], list[tuple[Arrays, np.ndarray]]] = defaultdict(list)
+    fixed = all(-1 not in spec.shape[1:] for spec in jobs[0].primary.signature.inputs)
     for job in jobs:
         inputs = cast(Arrays, job.inputs)
-        groups[tuple(a.shape[1:] for a in inputs.values())].append((inputs, job.outputs[name]))
+        shapes = () if fixed else tuple(a.shape[1:] for a in inputs.values())
+        groups[shapes].append((inputs, job.outputs[name]))
     return [
         (
             {k: np.concatenate([inputs[k] for inputs, _ in group]) for k in group[0][0]},

@@ -29,6 +29,9 @@ log = logging.getLogger("ferry.service")
 Persist = Callable[[ShadowRecord], None]
 #: Sessions a process keeps summaries of (the oldest beyond it are forgotten).
 SESSIONS = 32
+#: Requests compared between two yields of the GIL: the thread's Python work holds the
+#: GIL, and a request waiting on the event loop would wait for all of a poll's at once.
+CHUNK = 256
 
 
 class ShadowWorker:
@@ -138,14 +141,17 @@ class ShadowWorker:
             by_session[job.session].append(job)
         for session, group in by_session.items():
             fresh = AgreementSummary()  # readers see whole polls: merged in under the lock
-            try:
-                compare(fresh, group, self.settings.max_rows)
-            except Exception as err:  # a broken shadow must never reach serving
-                fresh = AgreementSummary(failed=len(group))
-                if session not in self._failing:
-                    self._failing.add(session)
-                    log.error("%s: shadow %s failed; its requests are counted: %s",
-                              session.model, session.shadow, err)  # fmt: skip
+            for start in range(0, len(group), CHUNK):
+                chunk = group[start : start + CHUNK]
+                try:
+                    compare(fresh, chunk, self.settings.max_rows)
+                except Exception as err:  # a broken shadow must never reach serving
+                    fresh.failed += len(chunk)
+                    if session not in self._failing:
+                        self._failing.add(session)
+                        log.error("%s: shadow %s failed; its requests are counted: %s",
+                                  session.model, session.shadow, err)  # fmt: skip
+                time.sleep(0)  # let the event loop in between chunks
             self._add(session, fresh)
 
     def _add(self, session: Session, fresh: AgreementSummary) -> None:
