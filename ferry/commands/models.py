@@ -41,7 +41,11 @@ def list_models(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
     models = reg.models()
     for name in models:
         versions = reg.versions(name)
-        aliases = ", ".join(f"{a}→{v}" for a, v in sorted(reg.aliases(name).items()))
+        state = reg.alias_state(name)
+        aliases = ", ".join(
+            f"{a}→{v}" + (f" ({state.rollouts[a].describe()})" if a in state.rollouts else "")
+            for a, v in sorted(state.aliases.items())
+        )
         metrics = reg.manifest(name, versions[-1]).metrics
         shown = " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
         table.add_row(name, ", ".join(versions), aliases or "-", shown or "-")

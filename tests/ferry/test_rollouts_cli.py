@@ -59,6 +59,8 @@ def test_canary_and_shadow_commands_move_the_rollout_by_compare_and_swap(tmp_pat
     assert run(app, ["models", "shadow", "tabular", *url]).exit_code == 2  # VERSION or --off
     bad = run(app, ["models", "canary", "tabular", "1", "--weight", "10", *url])
     assert bad.exit_code == 1 and "a canary is another version" in bad.output
+    listed = run(app, ["models", "list", *url], env=WIDE)
+    assert "production→1 (canary 2 at 10%, shadow 3 at 50%)" in listed.output
     ended = run(app, ["models", "canary", "tabular", "--weight", "0", *url])
     assert ended.exit_code == 0 and "tabular@production: shadow 3 at 50%" in ended.output
     off = run(app, ["models", "shadow", "tabular", "--off", *url])

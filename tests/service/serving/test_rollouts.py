@@ -30,6 +30,7 @@ from service.runtime.text.settings import TextSettings
 from service.serving import handlers
 from service.serving.grpc import InferenceServicer, start_grpc
 from service.serving.models import ModelSet
+from service.serving.openai import embeddings_answer
 from service.serving.refresh import Refresher
 from service.serving.routes import build_app
 from service.serving.settings import GrpcSettings, RegistrySettings
@@ -291,4 +292,29 @@ async def test_a_canary_that_cannot_load_leaves_the_alias_serving(tmp_path: Path
     assert models.entries["tabular"].canary is None and sorted(
         models.entries["tabular"].versions
     ) == ["1"]
+    await models.close()
+
+
+async def test_embeddings_are_routed_and_mirrored_like_every_inference(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "reg")
+    publish_text(registry, "text-embed", seed=0)
+    publish_text(registry, "text-embed", seed=1, promote=False)
+    registry.canary("text-embed", "2", 50)
+    registry.shadow("text-embed", "1")
+    models = model_set(registry)
+    body = json.dumps({"model": "text-embed", "input": ["the sun", "rain"]}).encode()
+    answered = []
+    for i in range(40):
+        key = f"user-{i}"
+        answer = await embeddings_answer(models, body, key)
+        assert answer.status == 200
+        expected = "2" if canary_by_hash("text-embed", key, 50) else "1"
+        assert answer.headers["X-Model-Version"] == expected
+        answered.append(expected)
+    assert models.shadowing.flush()
+    session = models.entries["text-embed"].session
+    assert session is not None
+    f = models.shadowing.record(session).summary.figures()
+    assert f["requests"] == answered.count("1") > 0  # only the alias's answers are mirrored
+    assert f["rows"] == 2 * f["requests"] and f["cosine_min"] == pytest.approx(1.0, abs=1e-6)
     await models.close()
