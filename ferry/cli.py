@@ -18,7 +18,10 @@ from ferry.commands import (
 )
 from ferry.errors import friendly
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Every subcommand prints its errors as one line (ferry.errors); no rich tracebacks.
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, pretty_exceptions_enable=False
+)
 app.add_typer(models.app, name="models")
 app.command("train")(friendly(train.train))
 app.command("export")(friendly(export.export))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +21,13 @@ RegistryOption = Annotated[
     ),
 ]
 DEFAULT_REGISTRY = "registry"
+
+
+def local_folder(registry: str) -> Path | None:
+    """The folder of a local registry (a path or file://PATH), None for a remote one."""
+    if registry.startswith("file://"):
+        return Path(registry.removeprefix("file://"))
+    return None if "://" in registry else Path(registry)
 
 
 def expect_value(text: str | None, given: bool = False) -> Expect:

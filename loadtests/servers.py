@@ -32,17 +32,29 @@ def free_port() -> int:
 
 @contextmanager
 def running_service(
-    registry: Path | str, log: Path, target: str = FERRY, timeout: float = 90.0, **env: str
+    registry: Path | str,
+    log: Path,
+    target: str = FERRY,
+    timeout: float = 90.0,
+    wait_for: str = "/readyz",
+    **env: str,
 ) -> Iterator[str]:
     """A BentoML service (`bentoml serve TARGET`) on `registry` (a folder or a registry URL);
-    yields the base URL once `/readyz` is 200."""
-    with running_server("bentoml", target, registry, log, timeout, **env) as started:
+    yields the base URL once `wait_for` answers 200 (`/livez` for a service expected never
+    to be ready)."""
+    with running_server("bentoml", target, registry, log, timeout, wait_for, **env) as started:
         yield started.url
 
 
 @contextmanager
 def running_server(
-    kind: str, target: str, registry: Path | str, log: Path, timeout: float = 90.0, **env: str
+    kind: str,
+    target: str,
+    registry: Path | str,
+    log: Path,
+    timeout: float = 90.0,
+    wait_for: str = "/readyz",
+    **env: str,
 ) -> Iterator[Started]:
     """`kind` is "bentoml" (`bentoml serve`) or "uvicorn" (a plain ASGI app)."""
     port = free_port()
@@ -73,7 +85,7 @@ def running_server(
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(url, proc, log, timeout)
+        wait_ready(url, proc, log, timeout, wait_for)
         yield Started(url, proc.pid, time.perf_counter() - started)
     finally:
         proc.terminate()
@@ -84,13 +96,15 @@ def running_server(
             proc.wait()
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float, path: str = "/readyz"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"service exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
         try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+            if httpx.get(f"{url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -10,8 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ferry.errors import friendly
-from ferry.options import DEFAULT_REGISTRY, RegistryOption
+from ferry.errors import Code, CommandError, friendly
+from ferry.options import DEFAULT_REGISTRY, RegistryOption, local_folder
 
 if TYPE_CHECKING:
     from loadtests.bench_score import Report
@@ -125,8 +125,8 @@ def render(report: Report) -> Table:
     return table
 
 
-def _goal(value: float, met: bool) -> str:
-    return f"[{'green' if met else 'red'}]{value:.2f}[/]"
+def _goal(value: float, met: bool, fmt: str = "{:.2f}") -> str:
+    return f"[{'green' if met else 'red'}]{fmt.format(value)}[/]"
 
 
 def _or_dash(value: float | None, present: object = True, fmt: str = "{:,.0f}") -> str:
@@ -237,6 +237,116 @@ def text(
     if code:
         console.print("[red]service / raw ONNX Runtime missed its goal (>= 0.70)[/red]")
         raise typer.Exit(code)
+
+
+@app.command("fuzz")
+@friendly
+def fuzz(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    cases: Annotated[
+        int, typer.Option(min=1, help="Requests to send (the goal: >= 2,000).")
+    ] = 2000,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for the same cases again (default: new ones).")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder (JSON, service log).")] = Path(
+        "results/bench-fuzz"
+    ),
+) -> None:
+    """Fuzz a service on the registry's production models: schemathesis over its OpenAPI
+    plus hostile V2 (JSON, binary) and typed bodies. Fails on any 5xx, a service that
+    stops answering, or RSS not back within 10%."""
+    from loadtests.fuzz import RSS_GOAL, run
+    from loadtests.servers import FERRY, running_server
+
+    where = _registry_location(registry)
+    out.mkdir(parents=True, exist_ok=True)
+    with running_server("bentoml", FERRY, where, out / "service.log") as started:
+        report = run(started.url, cases, started.pid, seed)
+    table = Table("figure", "value", title="ferry bench fuzz")
+    table.add_row("cases", f"{report.cases:,} in {report.seconds:.0f} s")
+    table.add_row("by kind", ", ".join(f"{k} {n}" for k, n in sorted(report.by_kind.items())))
+    table.add_row("answers", ", ".join(f"{s}: {n}" for s, n in sorted(report.statuses.items())))
+    table.add_row("5xx answers", _goal(report.server_errors, not report.server_errors, "{:.0f}"))
+    table.add_row("alive afterwards", "yes" if report.alive else "[red]no[/]")
+    ratio = report.rss_ratio
+    rss = f"{report.rss_before_mb:.0f} -> {report.rss_after_mb:.0f} MB" if ratio else "-"
+    table.add_row(f"RSS (goal <= x{RSS_GOAL})", rss + (f" (x{ratio:.3f})" if ratio else ""))
+    console.print(table)
+    for failure in report.failures:
+        console.print(f"[red]5xx:[/] {failure}", highlight=False)
+    record = {
+        **{k: v for k, v in vars(report).items() if k not in ("by_kind", "statuses")},
+        "by_kind": dict(report.by_kind),
+        "statuses": {str(k): v for k, v in report.statuses.items()},
+        "passed": report.passed,
+    }
+    (out / "fuzz.json").write_text(json.dumps(record, indent=2) + "\n")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+@app.command("soak")
+@friendly
+def soak(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    minutes: Annotated[float, typer.Option(min=0.1, help="How long to run.")] = 10.0,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 16,
+    move_every: Annotated[
+        float, typer.Option(min=1.0, help="Seconds between alias moves (every model).")
+    ] = 60.0,
+    models: Annotated[
+        list[str] | None,
+        typer.Option("--model", help="Model to include (repeat; default: all in production)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Results folder (JSON, service log).")] = Path(
+        "results/bench-soak"
+    ),
+) -> None:
+    """Soak a service: every model typed and V2, steady clients, an alias move every
+    --move-every seconds on a scratch copy of the registry. Fails on any failed request,
+    RSS growth of 10% or more after the warm-up (2 minutes, or two moves), or a growing
+    /metrics."""
+    from export.registry import Registry
+    from loadtests.soak import GROWTH_GOAL, run
+
+    reg = Registry(_registry_location(registry))
+    chosen = models or [m for m in reg.models() if "production" in reg.aliases(m)]
+    if not chosen:
+        raise CommandError(
+            f"no model with a production alias in {registry}: `ferry train tabular` publishes one",
+            Code.UNKNOWN_MODEL,
+        )
+    report = run(reg, chosen, out, minutes, clients, move_every)
+    table = Table("figure", "value", title="ferry bench soak")
+    table.add_row("models", ", ".join(report.models))
+    table.add_row("requests, failed", f"{report.requests:,}, {report.failures}")
+    table.add_row("alias moves", str(report.moves))
+    table.add_row(
+        "versions served", "; ".join(f"{m}: {v}" for m, v in report.versions_seen.items())
+    )
+    for name, growth in (("RSS", report.rss_growth), ("/metrics size", report.metrics_growth)):
+        shown = "-" if growth is None else _goal(growth, growth < GROWTH_GOAL, "x{:.3f}")
+        table.add_row(f"{name} growth after {report.warmup_s:.0f} s (goal < x{GROWTH_GOAL})", shown)
+    console.print(table)
+    for failure in report.failure_examples:
+        console.print(f"[red]failed:[/] {failure}", highlight=False)
+    (out / "soak.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    if not report.passed:
+        raise typer.Exit(1)
+
+
+def _registry_location(registry: str) -> str:
+    """The registry as a service is given it: a local folder (which must exist) resolved,
+    a remote URL as it is."""
+    folder = local_folder(registry)
+    if folder is None:
+        return registry
+    if not folder.is_dir():
+        raise CommandError(
+            f"registry {registry}: no such folder (--registry or $FERRY_REGISTRY)", Code.NO_FILE
+        )
+    return str(folder.resolve())
 
 
 @app.command("protocols")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from ferry.errors import existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 console = Console()
@@ -51,7 +52,7 @@ def export(
     from export.registry import Registry
     from export.variants import benchmark_entry, publish_variant
 
-    rows = load_inputs(inputs) if inputs is not None else None
+    rows = load_inputs(existing(inputs, "--inputs")) if inputs is not None else None
     reg = Registry(registry)
     artifact = publish_variant(
         reg,

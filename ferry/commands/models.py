@@ -3,7 +3,7 @@ rollout commands `canary|shadow|shadow-report` (`ferry.commands.rollouts`).
 
 Alias moves are compare-and-swap: when the alias is no longer where the command (or
 `--expect`) says, nothing changes and the command exits with `EXIT_CONFLICT` (4). A
-`promote --if-agreement` the shadow report does not allow exits with `EXIT_REFUSED` (5).
+`promote --if-agreement` the shadow report does not allow exits with `EXIT_GATE` (11).
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def promote(
             min=0.0,
             max=1.0,
             help="Only if VERSION, shadowing the alias, agreed at least this much with it "
-            "(label agreement; mean cosine for models without labels); else exit 5.",
+            "(label agreement; mean cosine for models without labels); else exit 11.",
         ),
     ] = None,
     min_requests: Annotated[

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ferry.errors import EXIT_LOCKED
+from ferry.errors import EXIT_LOCKED, existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
@@ -101,11 +101,19 @@ def retrain(
     its lock; 1 on errors.
     """
     from export.registry import Registry
+    from training.errors import RetrainError
     from training.retrain.schedule import parse_duration
 
-    reg = Registry(registry)
     _check_sources(data, from_log, labels)
-    interval = parse_duration(every) if every is not None else None
+    given = {"--data": data, "--from-log": from_log, "--labels": labels}
+    for flag, path in {**given, "--holdout": holdout, "--base": base}.items():
+        if path is not None:
+            existing(path, flag)
+    reg = Registry(registry)
+    try:
+        interval = parse_duration(every) if every is not None else None
+    except RetrainError as err:  # a malformed duration is a bad option value
+        raise typer.BadParameter(str(err), param_hint="--every") from err
     if interval is None and max_runs is not None:
         raise typer.BadParameter("--max-runs goes with --every", param_hint="--max-runs")
     logging.basicConfig(level=logging.INFO, format="%(message)s")

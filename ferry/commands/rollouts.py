@@ -4,7 +4,7 @@ A canary or shadow lives in the registry's aliases object, beside its alias, and
 changed by compare-and-swap like an alias move: when the alias is no longer where the
 command (or `--expect`) says, nothing changes and the command exits with
 `EXIT_CONFLICT` (4). A promotion the shadow report does not allow exits with
-`EXIT_REFUSED` (5), and nothing moves.
+`EXIT_GATE` (11), and nothing moves.
 """
 
 from __future__ import annotations

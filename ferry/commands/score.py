@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from ferry.errors import Code, existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 if TYPE_CHECKING:
     from service.scoring.job import ScoreResult
 
-EXIT_REJECTED = 3
+EXIT_REJECTED = Code.REJECTED
 console = Console(stderr=True)
 
 
@@ -65,6 +67,8 @@ def score(
     from service.scoring.job import ScoreJob
     from service.scoring.settings import ScoreSettings
 
+    if "://" not in input_path:  # a local input must exist (an s3:// one is checked on read)
+        existing(Path(input_path), "--input")
     settings = ScoreSettings()
     job = ScoreJob.at(
         model,
@@ -88,7 +92,7 @@ def score(
             result = run_local(job, progress, settings)
     summarize(result)
     if result.rows_rejected:
-        raise typer.Exit(EXIT_REJECTED)
+        raise typer.Exit(int(EXIT_REJECTED))
 
 
 def summarize(result: ScoreResult) -> None:
@@ -102,4 +106,6 @@ def summarize(result: ScoreResult) -> None:
     )
     console.print(f"output:  {result.output}", highlight=False)
     if result.rows_rejected:
-        console.print(f"rejects: {result.rejects} (exit code {EXIT_REJECTED})", highlight=False)
+        console.print(
+            f"rejects: {result.rejects} (exit code {int(EXIT_REJECTED)})", highlight=False
+        )

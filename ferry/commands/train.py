@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from ferry.errors import existing
 from ferry.options import DEFAULT_REGISTRY, RegistryOption
 
 console = Console()
@@ -47,6 +48,8 @@ def train(
             "--data and --target go together (--label-col is another name for --target)",
             param_hint="--data/--target",
         )
+    if data is not None:
+        existing(data, "--data")
     options = _recipe_options(text_col, finetune)
     from dataclasses import replace
 

@@ -30,3 +30,17 @@ class ProviderUnavailable(ServiceError):
 
 class ModelLoadError(ServiceError):
     """An artifact that could not be loaded or warmed up."""
+
+
+def short(value: object, limit: int = 60) -> str:
+    """`repr(value)` cut to `limit` characters, for echoing a client's value in a message.
+
+    A client chooses what it sends: a 10 MB name or a 5,000-digit integer (whose
+    `repr` Python refuses beyond 4,300 digits) must not come back whole.
+    """
+    try:
+        text = repr(value)
+    except ValueError:  # an integer beyond sys.get_int_max_str_digits()
+        digits = int(value.bit_length() * 0.30103) if isinstance(value, int) else 0
+        return f"<an integer of about {digits} digits>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

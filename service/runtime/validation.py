@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from export.signature import Signature, TensorSpec
-from service.runtime.errors import InvalidInput
+from service.runtime.errors import InvalidInput, short
 
 
 def to_arrays(
@@ -20,14 +20,21 @@ def to_arrays(
     """Check every input of `signature` in `payload` and return float/int arrays."""
     unknown = sorted(set(payload) - {spec.name for spec in signature.inputs})
     if unknown:
-        raise InvalidInput(f"{field}: unknown input {unknown[0]!r}; expected {_names(signature)}")
+        raise InvalidInput(
+            f"{field}: unknown input {short(unknown[0])}; expected {_names(signature)}"
+        )
     arrays: dict[str, np.ndarray] = {}
     for spec in signature.inputs:
         if spec.name not in payload:
             raise InvalidInput(
                 f"{field}: missing input {spec.name!r}; expected {_names(signature)}"
             )
-        arrays[spec.name] = to_array(payload[spec.name], spec, f"{field}.{spec.name}")
+        value, where = payload[spec.name], f"{field}.{spec.name}"
+        # refused before converting: a million rows would cost seconds to turn into an array
+        rows = declared_rows(value, len(spec.shape))
+        if rows > max_rows:
+            raise InvalidInput(f"{where}: {rows} rows exceed the limit of {max_rows} per request")
+        arrays[spec.name] = to_array(value, spec, where)
     check_rows(arrays, max_rows, field)
     return arrays
 
@@ -46,15 +53,25 @@ def numeric_array(value: Any, field: str) -> np.ndarray:
         raise InvalidInput(f"{field}: rows of different lengths ({err})") from err
     if array.dtype.kind not in "iuf":
         where, bad = first_non_number(value)
-        raise InvalidInput(f"{field}{_index(where)}: expected a number, got {bad!r}")
+        if isinstance(bad, int) and not isinstance(bad, bool):  # outgrew 64 bits
+            raise InvalidInput(f"{field}{_index(where)}: {short(bad)} is out of range")
+        raise InvalidInput(f"{field}{_index(where)}: expected a number, got {short(bad)}")
     return array
+
+
+def declared_rows(value: Any, rank: int) -> int:
+    """Rows of nested lists given with their batch axis (`rank` levels deep), else 1."""
+    depth, inner = 0, value
+    while isinstance(inner, list) and inner and depth < rank:
+        depth, inner = depth + 1, inner[0]
+    return len(value) if depth == rank and isinstance(value, list) else 1
 
 
 def conform(array: np.ndarray, spec: TensorSpec, field: str) -> np.ndarray:
     """Cast a numeric array to the spec's dtype after checking type, shape and values."""
     if array.dtype.kind not in "iuf":
         where, bad = first_non_number(array.tolist())
-        raise InvalidInput(f"{field}{_index(where)}: expected a number, got {bad!r}")
+        raise InvalidInput(f"{field}{_index(where)}: expected a number, got {short(bad)}")
     expected = spec.shape
     if array.ndim == len(expected) - 1 and array.ndim >= 1:
         array = array[np.newaxis, ...]  # one row given without its batch axis
@@ -107,7 +124,10 @@ def first_non_number(value: Any, where: tuple[int, ...] = ()) -> tuple[tuple[int
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    """An int or float (not a bool) that fits a 64-bit array element."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return not isinstance(value, int) or -(2**63) <= value < 2**64
 
 
 def _index(where: tuple[int, ...]) -> str:

@@ -17,6 +17,10 @@ class InputError(BatchError):
     """An input path or file that cannot be read as CSV or Parquet."""
 
 
+class PathConflict(BatchError):
+    """An output path that is the input, lies in the input folder, or is the other output."""
+
+
 class MissingColumns(BatchError):
     """The input lacks columns the model needs; the message lists every one of them."""
 

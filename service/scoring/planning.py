@@ -12,6 +12,7 @@ from export.registry import Registry
 from service.scoring.columns import ColumnPlan, plan_columns
 from service.scoring.errors import InputError
 from service.scoring.outputs import output_schema, rejects_schema, reserved_names
+from service.scoring.paths import check_paths
 from service.scoring.reader import Source
 from service.scoring.remote import is_remote, local_name, rejects_beside, staging
 from service.scoring.writer import output_format
@@ -122,7 +123,9 @@ class Planned:
 
 
 def plan_job(job: ScoreJob) -> Planned:
-    """Resolve the model, open the input and match columns; fails fast on any mismatch."""
+    """Resolve the model, open the input and match columns; fails fast on any mismatch
+    (and before anything is written, on outputs that would overwrite the input)."""
+    check_paths(job.input, job.output, job.rejects_path)
     registry = Registry(job.registry)
     manifest = registry.get(job.model, verify=False).manifest
     source = Source.open(job.input)

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import bentoml
 from starlette.responses import JSONResponse
 
-from service.serving import handlers
+from service.serving import handlers, openapi
 from service.serving.front import InferenceFront
 from service.serving.handlers import Answer
+from service.serving.labels import bound_request_labels
 from service.serving.metrics import Metrics
 from service.serving.models import ModelSet
 from service.serving.monitoring import REQUEST_ID_HEADER, Monitoring
@@ -58,6 +59,8 @@ class Ferry:
     """Serves every configured model from the registry, each with its own session and batcher."""
 
     def __init__(self) -> None:
+        # Nothing here touches the registry: BentoML answers no request, not even
+        # /livez, until this returns, so models load in the background (`start`).
         self.metrics = Metrics.create()
         self.tracing = _tracing() if http.trace_inference else None
         self.monitoring = Monitoring(gauges=DriftGauges.create())
@@ -67,11 +70,10 @@ class Ferry:
             monitoring=self.monitoring,
             shadow_gauges=ShadowGauges(),
         )
-        self.models.load_all()
-        for name, served in self.models.models.items():
-            self.metrics.serving(name, served.runtime.version, served.runtime.providers)
         self.refresh_settings = RefreshSettings()
-        self.refresher = Refresher(self.models, on_result=self._refreshed)
+        self.refresher = Refresher(
+            self.models, self._refreshed, self.refresh_settings.registry_timeout_s
+        )
         self._poller: asyncio.Task[None] | None = None
         self._publisher: asyncio.Task[None] | None = None
         self._grpc: GrpcServer | None = None
@@ -80,17 +82,18 @@ class Ferry:
         routes.state.refresher = self.refresher
         routes.state.admin_token = self.refresh_settings.admin_token
         routes.state.metrics = self.metrics
-        log.info("ferry ready: %s", self.models.status())
 
     def _refreshed(self, result: RefreshResult) -> None:
         served = self.models.models.get(result.model)
-        self.metrics.refreshed(result, served.runtime.providers if served else [])
+        providers = served.runtime.providers if served else []
+        self.metrics.refreshed(result, providers, served is not None)
 
     @bentoml.on_startup
-    async def start_polling(self) -> None:
-        interval = self.refresh_settings.refresh_interval_s
-        if interval > 0:
-            self._poller = asyncio.get_running_loop().create_task(self.refresher.poll(interval))
+    async def start(self) -> None:
+        """Load every wanted model (one at a time, each in a worker thread), then poll
+        the registry; probes are answered meanwhile, `/readyz` is 503 until all load."""
+        run = self.refresher.run(self.refresh_settings.refresh_interval_s)
+        self._poller = asyncio.get_running_loop().create_task(run)
 
     @bentoml.on_startup
     async def start_grpc(self) -> None:
@@ -177,13 +180,15 @@ def _tracing() -> Tracing:
 
 
 def put_front_outside(service: Any, **options: Any) -> None:
-    """Make `service.to_asgi()` return BentoML's app wrapped in the `InferenceFront`.
+    """Make `service.to_asgi()` return BentoML's app, its request metrics labelled by
+    route template (`service.serving.labels`), wrapped in the `InferenceFront`.
 
     `add_asgi_middleware` would place the front inside BentoML's metrics, tracing,
     timeout and context middleware, which is the cost the front exists to avoid
     (measured at 32 clients: 575 us of server CPU per request as a middleware,
     340-370 us outside, 460-550 us for a plain FastAPI app). BentoML's worker serves
     whatever `to_asgi()` returns, so a subclass that wraps it puts the front first.
+    Without `options` (the lean front off) only the labels are bounded.
     """
     base = type(service)
 
@@ -191,7 +196,9 @@ def put_front_outside(service: Any, **options: Any) -> None:
         __slots__ = ()  # same layout as the slotted attrs class, so the swap is allowed
 
         def to_asgi(self, is_main: bool = True) -> Any:
-            return InferenceFront(base.to_asgi(self, is_main), **options)
+            app = base.to_asgi(self, is_main)
+            bound_request_labels(app)
+            return InferenceFront(app, **options) if options else app
 
     service.__class__ = Fronted
 
@@ -203,6 +210,12 @@ if http.lean_front:
         state=routes.state,
         timeout_s=http.timeout_s,
         max_body_bytes=http.max_body_bytes,
+        body_timeout_s=http.body_timeout_s,
         on_request=_observe,
         before_metrics=_publish_metrics,
     )
+else:
+    put_front_outside(Ferry)
+
+# One OpenAPI document at /openapi.json: the V2, status and admin routes with BentoML's APIs.
+openapi.install(routes, lambda: cast(Any, Ferry).openapi_spec.asdict())

@@ -7,6 +7,9 @@ oldest request's, so short texts are never padded to a long one's length. Nothin
 for a timer unless `max_latency_ms` asks for it, so a lone request runs at once
 and batches grow with load. Past `max_queue_rows` waiting rows, new requests
 are refused with `Overloaded` (HTTP 429 + Retry-After) instead of being dropped.
+A request cancelled while queued (its client left, its deadline passed) leaves the
+queue at once, and one whose deadline passes while queued is answered
+`DeadlineExceeded` (504) instead of being computed.
 
 Where a batch runs depends on how long the model takes: a model whose batches
 take less than `inline_below_ms` (a moving average) runs on the event loop
@@ -34,7 +37,8 @@ from typing import Protocol
 
 import numpy as np
 
-from service.serving.errors import Overloaded
+from service.serving import deadlines
+from service.serving.errors import DeadlineExceeded, Overloaded
 
 Arrays = dict[str, np.ndarray]
 RunFn = Callable[[Arrays], Arrays]
@@ -78,13 +82,14 @@ class BatchTracer(Protocol):
         """Spans for a batch of requests, given as (captured trace, queued at) pairs."""
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: the queue removes a cancelled item itself
 class _Item:
     inputs: Arrays
     rows: int
     future: asyncio.Future[Arrays]
     bucket: int = 0
     queued_at: float = field(default_factory=time.perf_counter)
+    deadline: float | None = None  # event-loop time; past it the item is dropped, not run
     trace: object | None = None  # the request's span, when tracing
 
 
@@ -152,13 +157,33 @@ class Batcher:
             )
         self._ensure_started()
         assert self._wakeup is not None
-        item = _Item(inputs, rows, asyncio.get_running_loop().create_future(), bucket)
+        loop = asyncio.get_running_loop()
+        deadline = deadlines.current()
+        if deadline is not None and deadline <= loop.time():
+            raise self._expired()
+        item = _Item(inputs, rows, loop.create_future(), bucket, deadline=deadline)
         if self.tracer is not None:
             item.trace = self.tracer.capture()
         self._queue.append(item)
         self._queued_rows += rows
         self._wakeup.set()
-        return await item.future
+        try:
+            return await item.future
+        except asyncio.CancelledError:
+            self._drop(item)  # its client left or its deadline passed
+            raise
+
+    def _drop(self, item: _Item) -> None:
+        """Take a cancelled request out of the queue now, so its rows stop counting
+        against `max_queue_rows` at once (a batch already running keeps it)."""
+        try:
+            self._queue.remove(item)
+        except ValueError:
+            return  # already taken into a batch
+        self._queued_rows -= item.rows
+
+    def _expired(self) -> DeadlineExceeded:
+        return DeadlineExceeded(f"model {self.name!r}: deadline passed before the model ran")
 
     async def close(self) -> None:
         """Finish every queued and running batch, then stop the worker thread.
@@ -209,10 +234,12 @@ class Batcher:
             await asyncio.sleep(min(left, 0.0005))
 
     def _take(self) -> list[_Item]:
-        """The oldest request and those after it in its bucket, up to `max_batch_size` rows."""
+        """The oldest request and those after it in its bucket, up to `max_batch_size` rows;
+        requests whose deadline passed while queued are answered 504 and left out."""
         batch: list[_Item] = []
         other: collections.deque[_Item] = collections.deque()  # later buckets keep their order
         rows = 0
+        now = asyncio.get_running_loop().time()
         while self._queue and rows < self.max_batch_size:
             item = self._queue[0]
             if batch and item.bucket != batch[0].bucket:
@@ -222,7 +249,10 @@ class Batcher:
                 break
             self._queue.popleft()
             self._queued_rows -= item.rows
-            if item.future.cancelled():  # client went away while queued
+            if item.future.done():  # cancelled while queued
+                continue
+            if item.deadline is not None and item.deadline <= now:
+                item.future.set_exception(self._expired())
                 continue
             batch.append(item)
             rows += item.rows

@@ -40,6 +40,12 @@ class NotReady(ServiceError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
 
+class BodyTimeout(ServiceError):
+    """A request body that did not arrive in time (a slow or stalled client)."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
+
+
 class DeadlineExceeded(ServiceError):
     """A request not answered within its deadline."""
 

@@ -7,7 +7,8 @@ each request in a metrics middleware, a tracing middleware, a timeout task, a
 request context and then a mounted FastAPI router; on 2 cores that stack cost
 more than the model (see docs/benchmarks.md). The front does the same work the
 routes do, through the same data plane (`service.serving.handlers`), with its own
-request metrics, a body size bound and a deadline. With tracing on
+request metrics, body bounds (size and arrival time), a deadline per request and a
+watch for clients that disconnect while their request waits. With tracing on
 (`state.tracing`) it opens each request's span under the caller's `traceparent`.
 """
 
@@ -18,8 +19,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from service.serving import handlers
-from service.serving.errors import DeadlineExceeded, TooLarge
+from service.runtime.errors import InvalidInput, ServiceError
+from service.serving import deadlines, handlers
+from service.serving.errors import BodyTimeout, DeadlineExceeded, TooLarge
 from service.serving.handlers import Answer
 from service.serving.monitoring import REQUEST_ID_HEADER
 from service.serving.openai import embeddings_answer
@@ -32,8 +34,10 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-#: (endpoint, answer, seconds) for each request the front answered
+#: (endpoint, answer, seconds) for each request the front answered (status 499: the
+#: client left before its answer)
 OnRequest = Callable[[str, Answer, float], None]
+Route = tuple[str, str | None, str | None]  # endpoint, model, version
 
 PREDICT, INFER, EMBEDDINGS = "/predict", "/v2/infer", "/v1/embeddings"
 METRICS = "/metrics"
@@ -48,6 +52,12 @@ _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
 _KEY = KEY_HEADER.lower().encode()
 
 
+CLIENT_GONE = 499  # recorded (never sent) for a request whose client left first
+TIMEOUT_HEADER = "X-Request-Timeout-Ms"
+_TIMEOUT_HEADER = TIMEOUT_HEADER.lower().encode()
+_CLOSE = {"connection": "close"}  # a refused body is not read, so the connection cannot be reused
+
+
 class ClientGone(Exception):
     """The client closed the connection before its request body arrived."""
 
@@ -56,6 +66,11 @@ class InferenceFront:
     """ASGI middleware: answers the inference paths itself, passes the rest to `app`.
 
     `state` is where the service puts its `ModelSet` (`state.models`) once loaded.
+    Each request runs under a deadline (`timeout_s`, or the client's shorter
+    `X-Request-Timeout-Ms`); its body must arrive within `body_timeout_s` and fit
+    `max_body_bytes` (a declared `Content-Length` above it is refused unread). A
+    request whose client disconnects while it waits is cancelled, which takes it out
+    of its model's queue before compute.
     """
 
     def __init__(
@@ -66,6 +81,7 @@ class InferenceFront:
         max_body_bytes: int,
         on_request: OnRequest | None = None,
         before_metrics: Callable[[], None] | None = None,
+        body_timeout_s: float = 10.0,
     ) -> None:
         self.app = app
         self.state = state
@@ -75,6 +91,7 @@ class InferenceFront:
         # Runs before BentoML answers GET /metrics: ferry's histograms are written out in
         # bulk (service.serving.tally), so a scrape sees every request answered so far.
         self.before_metrics = before_metrics
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = match(scope) if scope["type"] == "http" else None
@@ -84,45 +101,85 @@ class InferenceFront:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        tracing: Tracing | None = getattr(self.state, "tracing", None)
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                if tracing is None:
-                    answer = await self._answer(route, scope, receive)
-                else:
-                    answer = await self._traced(tracing, route, scope, receive)
-        except ClientGone:
-            return
-        except TimeoutError:
-            answer = handlers.error_answer(
-                DeadlineExceeded(f"not answered within {self.timeout_s:g} s"), route[0]
-            )
-        await _send(send, answer)
+        answer = await self._respond(route, scope, receive)
+        if answer is not None:
+            await _send(send, answer)
         if self.on_request is not None:
-            self.on_request(route[0], answer, time.perf_counter() - started)
+            seen = answer if answer is not None else Answer(CLIENT_GONE, b"")
+            self.on_request(route[0], seen, time.perf_counter() - started)
 
-    async def _traced(
-        self,
-        tracing: Tracing,
-        route: tuple[str, str | None, str | None],
-        scope: Scope,
-        receive: Receive,
-    ) -> Answer:
+    async def _respond(self, route: Route, scope: Scope, receive: Receive) -> Answer | None:
+        """The answer, or None when the client left before it was ready."""
+        try:
+            declared, limit_s = self._limits(scope)
+        except ServiceError as err:
+            return _closing(handlers.error_answer(err, route[0]))
+        if declared is not None and declared > self.max_body_bytes:
+            too_large = TooLarge(
+                f"request body: Content-Length {declared} is larger than the limit of "
+                f"{self.max_body_bytes} bytes (FERRY_MAX_BODY_BYTES)"
+            )
+            return _closing(handlers.error_answer(too_large, route[0]))
+        token = deadlines.set_deadline(asyncio.get_running_loop().time() + limit_s)
+        try:
+            return await self._within(route, scope, receive, limit_s)
+        finally:
+            deadlines.reset(token)
+
+    def _limits(self, scope: Scope) -> tuple[int | None, float]:
+        """The declared body size, and the seconds this request may take."""
+        declared, limit_s = None, float(self.timeout_s)
+        for key, value in scope["headers"]:
+            if key == b"content-length":
+                declared = int(value) if value.isdigit() else None
+            elif key == _TIMEOUT_HEADER:
+                limit_s = min(limit_s, _timeout_ms(value) / 1000)
+        return declared, limit_s
+
+    async def _within(
+        self, route: Route, scope: Scope, receive: Receive, limit_s: float
+    ) -> Answer | None:
+        gone: list[bool] = []
+        watcher: asyncio.Task[None] | None = None
+        try:
+            async with asyncio.timeout(limit_s) as limit:
+                try:
+                    async with asyncio.timeout(self.body_timeout_s):
+                        raw = await _read_body(receive, self.max_body_bytes)
+                except TimeoutError:
+                    slow = BodyTimeout(
+                        f"request body: not received within {self.body_timeout_s:g} s "
+                        "(FERRY_BODY_TIMEOUT_S)"
+                    )
+                    return _closing(handlers.error_answer(slow, route[0]))
+                except TooLarge as err:
+                    return _closing(handlers.error_answer(err, route[0]))
+                watcher = asyncio.get_running_loop().create_task(_watch(receive, limit, gone))
+                tracing: Tracing | None = getattr(self.state, "tracing", None)
+                if tracing is None:
+                    return await self._answer(route, scope, raw)
+                return await self._traced(tracing, route, scope, raw)
+        except ClientGone:
+            return None
+        except TimeoutError:
+            if gone:
+                return None
+            late = DeadlineExceeded(f"not answered within {limit_s:g} s")
+            return handlers.error_answer(late, route[0])
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+
+    async def _traced(self, tracing: Tracing, route: Route, scope: Scope, raw: bytes) -> Answer:
         carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         about = {"http.route": _SPANS[route[0]], **({"ferry.model": route[1]} if route[1] else {})}
         with tracing.request(_SPANS[route[0]], carrier, about) as span:
-            answer = await self._answer(route, scope, receive)
+            answer = await self._answer(route, scope, raw)
             span.set_attribute("http.response.status_code", answer.status)
             return answer
 
-    async def _answer(
-        self, route: tuple[str, str | None, str | None], scope: Scope, receive: Receive
-    ) -> Answer:
+    async def _answer(self, route: Route, scope: Scope, raw: bytes) -> Answer:
         endpoint, name, version = route
-        try:
-            raw = await _read_body(receive, self.max_body_bytes)
-        except TooLarge as err:
-            return handlers.error_answer(err, endpoint)
         models = getattr(self.state, "models", None)
         binary, request_id, key = _headers(scope)
         if endpoint == PREDICT:
@@ -132,7 +189,7 @@ class InferenceFront:
         return await handlers.infer_answer(models, str(name), version, raw, binary, request_id, key)
 
 
-def match(scope: Scope) -> tuple[str, str | None, str | None] | None:
+def match(scope: Scope) -> Route | None:
     """`(endpoint, model, version)` for an inference request, else None."""
     if scope.get("method") != "POST":
         return None
@@ -149,6 +206,32 @@ def match(scope: Scope) -> tuple[str, str | None, str | None] | None:
     return None
 
 
+async def _watch(receive: Receive, limit: asyncio.Timeout, gone: list[bool]) -> None:
+    """Wait for the client to disconnect while its request is answered; if it does,
+    end the request's time limit now, which cancels the work (and its queued rows)."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            gone.append(True)
+            limit.reschedule(asyncio.get_running_loop().time())
+            return
+
+
+def _timeout_ms(value: bytes) -> float:
+    try:
+        ms = float(value)
+    except ValueError:
+        ms = -1.0
+    if not 0 < ms < float("inf"):
+        shown = value[:40].decode("latin-1")
+        raise InvalidInput(f"{TIMEOUT_HEADER}: expected milliseconds > 0, got {shown!r}")
+    return ms
+
+
+def _closing(answer: Answer) -> Answer:
+    return Answer(answer.status, answer.body, {**answer.headers, **_CLOSE})
+
+
 async def _read_body(receive: Receive, limit: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
@@ -159,7 +242,9 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise TooLarge(f"request body: larger than the limit of {limit} bytes")
+            raise TooLarge(
+                f"request body: larger than the limit of {limit} bytes (FERRY_MAX_BODY_BYTES)"
+            )
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)

@@ -10,17 +10,19 @@ alias's version answered is offered to its shadow by `ModelSet.mirror`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from service.runtime.errors import InvalidInput, ServiceError
+from service.runtime.errors import InvalidInput, ServiceError, short
 from service.runtime.text import TEXT_INPUT
 from service.runtime.text.inputs import texts_from_json
 from service.runtime.validation import to_arrays
-from service.serving import jsonio
+from service.serving import deadlines, jsonio
 from service.serving.errors import NotReady, render_error
 from service.serving.models import ModelSet, ServedModel
 from service.serving.monitoring import REQUEST_ID_HEADER, texts_array
@@ -37,6 +39,10 @@ from service.serving.routing import request_key
 
 log = logging.getLogger("ferry.service")
 CONTENT_TYPE = "content-type"
+# Bodies and answers larger than this are parsed, converted and written in a worker
+# thread, off the event loop (a 256 KB JSON body takes about 1 ms on the loop).
+OFFLOAD_BYTES = 256 << 10
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,15 @@ async def predict_answer(
     try:
         served_by = ready(models)
         rid = request_id_for(served_by, request_id)
-        result = await predict_body(served_by, jsonio.loads(raw), rid, key)
+        served, payload = await off_loop(len(raw), _typed_from_raw, served_by, raw, key)
+        results = await infer_typed(served_by, served, payload, rid)
+        body = await off_loop(_size(results), _typed_json, served, results)
     except Exception as err:  # one bad request must never take the server down
         return error_answer(err, "/predict")
-    headers = {CONTENT_TYPE: JSON, VERSION_HEADER: result["model_version"]}
+    headers = {CONTENT_TYPE: JSON, VERSION_HEADER: served.runtime.version}
     if rid is not None:
         headers[REQUEST_ID_HEADER] = rid
-    return Answer(200, jsonio.dumps(result), headers, result["model_name"])
+    return Answer(200, body, headers, served.runtime.name)
 
 
 async def infer_answer(
@@ -79,13 +87,23 @@ async def infer_answer(
     `Inference-Header-Content-Length` header (binary extension), `X-Request-ID` and
     `X-Canary-Key`, if any."""
     try:
-        body, binary = read_body(raw, header)
-        content, media, headers = await v2_infer(
-            ready(models), name, version, body, binary, request_id, key
+        served_by = ready(models)
+        served, request = await off_loop(
+            len(raw), _v2_from_raw, served_by, name, version, raw, header, key
         )
+        content, media, headers = await v2_run(served_by, served, request, request_id)
     except Exception as err:
         return error_answer(err, f"/v2/models/{name}/infer")
     return Answer(200, content, {CONTENT_TYPE: media, **headers}, name)
+
+
+async def off_loop(size: int, work: Callable[..., T], *args: Any) -> T:
+    """`work(*args)` on the event loop for a small request, in a worker thread for a
+    large one: parsing and converting a 50 MB body took seconds, and every other
+    request on the loop waited for it (measured: a 1-row request held 3.1 s)."""
+    if size <= OFFLOAD_BYTES:
+        return work(*args)
+    return await asyncio.to_thread(work, *args)
 
 
 def request_id_for(models: ModelSet, given: str | None) -> str | None:
@@ -108,19 +126,6 @@ def ready(models: ModelSet | None) -> ModelSet:
     return models
 
 
-async def predict_body(
-    models: ModelSet, body: Any, request_id: str | None = None, key: str | None = None
-) -> dict[str, Any]:
-    """The typed endpoint's body: `{"inputs": {name: nested list}, "model": name?}`,
-    or `{"texts": [...], "model": name?}` for a text model."""
-    if not isinstance(body, dict):
-        raise InvalidInput(f"request body: expected a JSON object, got {type(body).__name__}")
-    model = body.get("model")
-    if model is not None and not isinstance(model, str):
-        raise InvalidInput(f"model: expected a model name, got {model!r}")
-    return await predict(models, model, body.get("inputs"), body.get("texts"), request_id, key)
-
-
 async def predict(
     models: ModelSet,
     model: str | None,
@@ -135,16 +140,35 @@ async def predict(
     With a `request_id`, the answered request goes to the prediction log; `key` routes
     it when the model has a canary.
     """
+    served, payload = typed_inputs(models, model, inputs, texts, key)
+    return typed_response(served, await infer_typed(models, served, payload, request_id))
+
+
+Payload = dict[str, np.ndarray] | list[str]  # a tensor model's arrays, or a text model's texts
+
+
+def typed_request(
+    models: ModelSet, body: Any, key: str | None = None
+) -> tuple[ServedModel, Payload]:
+    """The served model and validated inputs of a typed body, `{"inputs": {name: nested
+    list}, "model": name?}` or `{"texts": [...], "model": name?}` (no I/O: may run in a
+    thread)."""
+    if not isinstance(body, dict):
+        raise InvalidInput(f"request body: expected a JSON object, got {type(body).__name__}")
+    model = body.get("model")
+    if model is not None and not isinstance(model, str):
+        raise InvalidInput(f"model: expected a model name, got {short(model)}")
+    return typed_inputs(models, model, body.get("inputs"), body.get("texts"), key)
+
+
+def typed_inputs(
+    models: ModelSet, model: str | None, inputs: Any, texts: Any, key: str | None = None
+) -> tuple[ServedModel, Payload]:
+    """The version that answers (a canary's share routed by `key`) and validated inputs."""
     served = models.route(model, None, request_key(key))
     max_rows = models.batching.max_rows_per_request
     if served.runtime.text is not None:
-        payload = text_payload(served, inputs, texts, max_rows)
-        results = await served.infer_texts(payload)
-        models.mirror(served, payload, results)
-        if request_id is not None and models.monitoring is not None:
-            arrays = {TEXT_INPUT: texts_array(payload)}
-            models.monitoring.record(request_id, served.runtime, arrays, results)
-        return typed_response(served, results)
+        return served, text_payload(served, inputs, texts, max_rows)
     if texts is not None:
         names = [spec.name for spec in served.runtime.signature.inputs]
         raise InvalidInput(
@@ -154,12 +178,24 @@ async def predict(
         raise InvalidInput(
             f"inputs: expected an object of named tensors, got {type(inputs).__name__}"
         )
-    arrays = to_arrays(inputs, served.runtime.signature, max_rows)
-    results = await served.infer(arrays)
-    models.mirror(served, arrays, results)
+    return served, to_arrays(inputs, served.runtime.signature, max_rows)
+
+
+async def infer_typed(
+    models: ModelSet, served: ServedModel, payload: Payload, request_id: str | None = None
+) -> dict[str, np.ndarray]:
+    """A typed request's outputs (offered to the shadow, if the alias has one); with a
+    `request_id`, it goes to the prediction log."""
+    if isinstance(payload, list):
+        results = await served.infer_texts(payload)
+        arrays = {TEXT_INPUT: texts_array(payload)} if request_id is not None else {}
+    else:
+        results = await served.infer(payload)
+        arrays = payload
+    models.mirror(served, payload, results)
     if request_id is not None and models.monitoring is not None:
         models.monitoring.record(request_id, served.runtime, arrays, results)
-    return typed_response(served, results)
+    return results
 
 
 def text_payload(served: ServedModel, inputs: Any, texts: Any, max_rows: int) -> list[str]:
@@ -202,8 +238,21 @@ async def v2_infer(
 ) -> tuple[bytes, str, dict[str, str]]:
     """V2 inference on a framed body: JSON and binary tensors in and out. The prediction
     log (if on) records it under `request_id`, else the request's `id`, else a new id."""
-    served, request, results = await v2_results(models, name, version, body, binary, key)
-    content, media, headers = encode_response(served.runtime, results, request)
+    served, request = v2_request(models, name, version, body, binary, key)
+    return await v2_run(models, served, request, request_id)
+
+
+async def v2_run(
+    models: ModelSet,
+    served: ServedModel,
+    request: InferenceRequest,
+    request_id: str | None = None,
+) -> tuple[bytes, str, dict[str, str]]:
+    """Score a validated V2 request and encode the answer (a large one off the loop)."""
+    results = await _scored(models, served, request)
+    content, media, headers = await off_loop(
+        _size(results), encode_response, served.runtime, results, request
+    )
     rid = record_v2(models, served, request, results, request_id)
     if rid is not None:
         headers = {**headers, REQUEST_ID_HEADER: rid}
@@ -237,15 +286,37 @@ async def v2_results(
     key: str | None = None,
 ) -> tuple[ServedModel, InferenceRequest, dict[str, np.ndarray]]:
     """A V2 request (JSON part, binary part) validated and scored: what every V2
-    transport (REST, gRPC) encodes its answer from. A canary's share goes by `key`
-    (a header), else the request's `id`, else at random."""
+    transport (REST, gRPC) encodes its answer from."""
+    served, request = v2_request(models, name, version, body, binary, key)
+    return served, request, await _scored(models, served, request)
+
+
+def v2_request(
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    body: Any,
+    binary: bytes,
+    key: str | None = None,
+) -> tuple[ServedModel, InferenceRequest]:
+    """The version that answers (a canary's share goes by `key`, a header, else the
+    request's `id`, else at random) and the validated request (no I/O: may run in a
+    thread)."""
     given = body.get("id") if isinstance(body, dict) else None
     served = models.route(name, version, request_key(key, given))
-    runtime = served.runtime
-    request = parse_request(body, binary, runtime.interface, models.batching.max_rows_per_request)
-    results = await served.infer(request.arrays)
+    interface = served.runtime.interface
+    return served, parse_request(body, binary, interface, models.batching.max_rows_per_request)
+
+
+async def _scored(
+    models: ModelSet, served: ServedModel, request: InferenceRequest
+) -> dict[str, np.ndarray]:
+    """The outputs, within the request's `timeout` parameter if it has one (offered to
+    the shadow, if the alias has one)."""
+    async with deadlines.within(request.timeout_s, "parameters.timeout"):
+        results = await served.infer(request.arrays)
     models.mirror(served, request.arrays, results)
-    return served, request, results
+    return results
 
 
 def v2_metadata(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:
@@ -262,9 +333,36 @@ def v2_config(models: ModelSet, name: str, version: str | None) -> dict[str, Any
 
 
 def v2_model_ready(models: ModelSet, name: str, version: str | None) -> bool:
-    """Whether a model (version) serves: False for one that failed to load, an
-    `UnknownModel` for one not served here."""
-    if name in models.errors and name not in models.entries:
-        return False
-    models.get(name, version)
-    return True
+    """Whether a model (version) serves now, that model alone: False while it loads or
+    after it failed to load, an `UnknownModel` for one not served here."""
+    ready = models.model_ready(name, version)
+    if ready is None:
+        models.get(name, version)  # raises UnknownModel naming what is served here
+    return bool(ready)
+
+
+def _typed_from_raw(
+    models: ModelSet, raw: bytes, key: str | None = None
+) -> tuple[ServedModel, Payload]:
+    return typed_request(models, jsonio.loads(raw), key)
+
+
+def _v2_from_raw(
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    raw: bytes,
+    header: str | None,
+    key: str | None = None,
+) -> tuple[ServedModel, InferenceRequest]:
+    body, binary = read_body(raw, header)
+    return v2_request(models, name, version, body, binary, key)
+
+
+def _typed_json(served: ServedModel, results: dict[str, np.ndarray]) -> bytes:
+    return jsonio.dumps(typed_response(served, results))
+
+
+def _size(results: dict[str, np.ndarray]) -> int:
+    """About the bytes the answer takes as JSON (eight per output value)."""
+    return 8 * sum(value.size for value in results.values())

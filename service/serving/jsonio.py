@@ -10,24 +10,55 @@ element that is not finite instead of calling the body malformed.
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import orjson
 
 from service.runtime.errors import InvalidInput
 
+MAX_DEPTH = 1024  # orjson's limit on nested arrays and objects
+
 
 def loads(raw: bytes) -> Any:
-    """The request body as Python values, or `InvalidInput` saying where it is malformed."""
+    """The request body as Python values, or `InvalidInput` saying where it is malformed.
+
+    Nesting is bounded by orjson's depth limit (1,024); the standard library, tried
+    only for what orjson refuses, would otherwise recurse until Python's own limit.
+    """
     try:
         return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
+    except orjson.JSONDecodeError as err:
+        if str(err).startswith("depth limit"):
+            raise InvalidInput(
+                f"request body: JSON nested deeper than {MAX_DEPTH} levels ({err})"
+            ) from err
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        return json.loads(raw, parse_int=_integer)
+    except RecursionError as err:
+        raise InvalidInput(f"request body: JSON nested deeper than {MAX_DEPTH} levels") from err
+    except ValueError as err:  # malformed, or not UTF-8
         snippet = raw[:40].decode("utf-8", "replace")
         raise InvalidInput(f"request body: malformed JSON ({err}) near {snippet!r}") from err
+
+
+class HugeInteger:
+    """An integer literal too long for Python to convert (over 4,300 digits by default).
+
+    It stays in the parsed body as this placeholder, so validation refuses it by the
+    field it sits in rather than the whole body failing to parse.
+    """
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+    def __repr__(self) -> str:
+        return f"<an integer of {self.digits} digits>"
+
+
+def _integer(literal: str) -> int | HugeInteger:
+    limit = sys.get_int_max_str_digits()
+    return HugeInteger(len(literal)) if limit and len(literal) > limit else int(literal)
 
 
 def dumps(value: Any) -> bytes:

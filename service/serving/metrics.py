@@ -10,6 +10,8 @@ write), so the hot path writes nothing to them: histograms are counted in the
 process (`service.serving.tally`) and written out by `publish` once a second and
 before each scrape, when the gauges (queue depth, requests in flight) are also read
 from the batchers.
+On import, a worker moves to its instance's own multiprocess folder
+(`service.serving.multiproc`), so another BentoML server on the host cannot wipe it.
 """
 
 from __future__ import annotations
@@ -18,14 +20,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import prometheus_client as prom
+from service.serving.multiproc import use_own_folder
 
-from service.serving.batcher import BatchStats
-from service.serving.handlers import Answer
-from service.serving.protocol.response import VERSION_HEADER
-from service.serving.refresh import RefreshResult
-from service.serving.served import ServedModel
-from service.serving.tally import Tally
+use_own_folder()  # before prometheus_client opens a file in BentoML's shared folder
+
+import prometheus_client as prom  # noqa: E402
+
+from service.serving.batcher import BatchStats  # noqa: E402
+from service.serving.handlers import Answer  # noqa: E402
+from service.serving.protocol.response import VERSION_HEADER  # noqa: E402
+from service.serving.refresh import RefreshResult  # noqa: E402
+from service.serving.served import ServedModel  # noqa: E402
+from service.serving.tally import Tally  # noqa: E402
 
 ROW_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 TOKEN_BUCKETS = tuple(2**k for k in range(4, 18))  # 16 .. 131072 token positions
@@ -55,6 +61,7 @@ class Metrics:
     model_info: prom.Gauge
     refreshes: prom.Counter
     request_seconds: prom.Histogram
+    model_ready: prom.Gauge
     _serving: dict[str, tuple[str, str]] = field(default_factory=dict)
     # `labels()` costs a lookup and a lock on every call; each child gets one tally.
     _tallies: dict[tuple[Any, ...], Tally] = field(default_factory=dict)
@@ -125,6 +132,14 @@ class Metrics:
                 SECONDS_BUCKETS,
                 ["endpoint", "code"],
             ),
+            # livemin: with several workers a model counts as ready only where all have it
+            prom.Gauge(
+                "ferry_model_ready",
+                "1 while the model serves, 0 while it is loading or failed to load",
+                ["model"],
+                multiprocess_mode="livemin",
+                registry=registry,
+            ),
             _bounds=bounds,
         )
 
@@ -187,7 +202,9 @@ class Metrics:
         self._serving[model] = (version, ",".join(providers))
         self.model_info.labels(model, *self._serving[model]).set(1)
 
-    def refreshed(self, result: RefreshResult, providers: list[str]) -> None:
-        self.refreshes.labels(result.model, "failed" if result.error else "ok").inc()
-        if result.error is None:
+    def refreshed(self, result: RefreshResult, providers: list[str], ready: bool) -> None:
+        if result.old is not None:  # a refresh; a model's first load shows in model_ready
+            self.refreshes.labels(result.model, "failed" if result.error else "ok").inc()
+        self.model_ready.labels(result.model).set(1 if ready else 0)
+        if result.error is None and result.new is not None:
             self.serving(result.model, result.new, providers)

@@ -30,7 +30,7 @@ import numpy as np
 from export.errors import ExportError
 from export.registry import AliasState, Registry, Rollout
 from export.shadow import ShadowRecord, replica_id, save
-from service.runtime.errors import ModelLoadError
+from service.runtime.errors import ModelLoadError, short
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text.settings import TextSettings
 from service.serving.batcher import BatchHook, BatchTracer, StatsHook
@@ -101,7 +101,10 @@ class ModelSet:
         self._names: list[str] = []
         self._listed_at: float | None = None
         self.entries: dict[str, ModelEntry] = {}
+        # model -> why it is not loaded (its load or warm-up failed, or its alias is unreadable)
         self.errors: dict[str, str] = {}
+        # the models the registry wanted at its last reading; None until the first one
+        self.wanted_names: tuple[str, ...] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
         shadow = shadow or ShadowSettings()
         persist = self._persist if shadow.persist else None
@@ -171,22 +174,22 @@ class ModelSet:
         return entry is not None and bool(entry.problems)
 
     def load_all(self) -> None:
-        """Load every wanted model at start-up; a model that fails is reported, not fatal
-        to the others. An unreachable registry leaves nothing loaded (not ready) until a
-        poll reaches it."""
+        """Load every wanted model now (tests, tools); a model that fails is reported, not
+        fatal to the others. An unreachable registry leaves nothing loaded (not ready) until
+        a poll reaches it. The service loads through `update`, off the event loop."""
         try:
             wanted = self.wanted()
-        except ExportError as err:
+        except Exception as err:  # an unreadable registry: nothing to load yet
             self.store.failed(err)
             return
         self.store.ok()
+        self.wanted_names = tuple(wanted)
         for name in wanted:
             try:
                 self.entries[name] = self.load_entry(name)
                 self.errors.pop(name, None)
-            except (ExportError, ModelLoadError) as err:
-                self.errors[name] = str(err)
-                log.error("model %s not loaded: %s", name, err)
+            except Exception as err:  # one bad model never stops the others
+                self.failed(name, err)
 
     def load_entry(
         self, name: str, reuse: ModelEntry | None = None, target: Target | None = None
@@ -200,9 +203,11 @@ class ModelSet:
             if version not in versions:
                 try:
                     versions[version] = loaded.get(version) or self.load_version(name, version)
-                except (ExportError, ModelLoadError) as err:
+                except Exception as err:  # whatever it is, the alias's version still serves
                     problems[version] = str(err)
-                    log.error("model %s: rollout version %s not loaded: %s", name, version, err)
+                    ours = isinstance(err, ExportError | ModelLoadError)
+                    log.error("model %s: rollout version %s not loaded: %s", name, version, err,
+                              exc_info=None if ours else err)  # fmt: skip
         rollout = target.rollout
         canary = versions.get(rollout.canary) if rollout.canary else None
         shadow = versions.get(rollout.shadow) if rollout.shadow else None
@@ -232,7 +237,12 @@ class ModelSet:
 
         Raises if loading fails; the entry it had keeps serving untouched."""
         old = self.entries.get(name)
-        fresh = await asyncio.to_thread(self.load_entry, name, old, target)
+        try:
+            fresh = await asyncio.to_thread(self.load_entry, name, old, target)
+        except Exception as err:
+            if old is None:  # nothing serves this model: say why wherever it is asked for
+                self.failed(name, err)
+            raise
         self.entries[name] = fresh  # the swap: one reference, read by every request
         self.errors.pop(name, None)
         self._retire(old, fresh)
@@ -287,6 +297,8 @@ class ModelSet:
         if name is None:
             if len(self.entries) == 1:
                 return next(iter(self.entries.values()))
+            if not self.entries and (self.wanted_names is None or self.wanted_names):
+                raise NotReady("no model is loaded yet")
             raise UnknownModel(
                 f"model: required when serving {len(self.entries)} models {self.names()}"
             )
@@ -294,7 +306,9 @@ class ModelSet:
         if entry is None:
             if name in self.errors:
                 raise NotReady(f"model {name!r} is not ready: {self.errors[name]}")
-            raise UnknownModel(f"model {name!r} is not served here (models: {self.names()})")
+            if self.wanted_names is None or name in self.wanted_names:
+                raise NotReady(f"model {short(name)} is not ready: still loading")
+            raise UnknownModel(f"model {short(name)} is not served here (models: {self.names()})")
         return entry
 
     def get(self, name: str | None, version: str | None = None) -> ServedModel:
@@ -304,18 +318,43 @@ class ModelSet:
         if version not in entry.versions:
             known = ", ".join(sorted(entry.versions))
             where = f"model {name!r}"
-            raise UnknownModel(f"version {version!r} of {where} is not served (versions: {known})")
+            raise UnknownModel(
+                f"version {short(version)} of {where} is not served (versions: {known})"
+            )
         return entry.versions[version]
 
     def names(self) -> list[str]:
         return sorted(self.entries)
 
     def ready(self) -> bool:
-        return bool(self.entries) and not self.errors
+        """Every wanted model is loaded and warmed (and the registry wants at least one)."""
+        names = self.wanted_names
+        if names is None:
+            return False
+        return bool(names) and all(name in self.entries for name in names)
+
+    def model_ready(self, name: str, version: str | None = None) -> bool | None:
+        """Whether `name` (at `version`) serves now; None for a model not wanted here."""
+        entry = self.entries.get(name)
+        if entry is not None:
+            return version is None or version in entry.versions or None
+        if self.wanted_names is None or name in self.errors or name in self.wanted_names:
+            return False  # not loaded (yet): before the registry's first reading, nothing is
+        return None
+
+    def failed(self, name: str, err: Exception) -> None:
+        """Record why `name` is not loaded; the others are not affected."""
+        self.errors[name] = str(err)
+        ours = isinstance(err, ExportError | ModelLoadError)
+        log.error("model %s not loaded: %s", name, err, exc_info=None if ours else err)
 
     def status(self) -> dict[str, object]:
+        loading = [
+            n for n in self.wanted_names or () if n not in self.entries and n not in self.errors
+        ]
         return {
             "ready": self.ready(),
+            "loading": loading,
             "models": {
                 name: {
                     **entry.default.runtime.describe(),

@@ -25,18 +25,21 @@ from service.serving.errors import Forbidden, NotFound
 from service.serving.models import ModelSet
 from service.serving.monitoring import REQUEST_ID_HEADER
 from service.serving.openai import embeddings_answer, model_answer, models_answer
+from service.serving.openapi import ERRORS, INFER_BODY, InferenceResponse
 from service.serving.protocol import HEADER, server_metadata
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher
 from service.serving.routing import KEY_HEADER
 from service.serving.shadow import shadow_body
 
+ADMIN_WAIT_S = 30.0  # an admin refresh waits this long for one already running
 MODEL = "/v2/models/{name}"
 VERSION = "/v2/models/{name}/versions/{version}"
 
 
 def build_app() -> FastAPI:
-    app = FastAPI(title="ferry", docs_url=None, redoc_url=None, openapi_url=None)
+    # the document (with BentoML's APIs merged in by the service) is at /openapi.json
+    app = FastAPI(title="ferry", docs_url=None, redoc_url=None, openapi_url="/openapi.json")
     app.add_exception_handler(ServiceError, _error)
     app.add_exception_handler(ExportError, _error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -54,21 +57,25 @@ def build_app() -> FastAPI:
         ok = _models(request).ready()
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
-    @app.get(MODEL)
-    @app.get(VERSION)
+    @app.get(MODEL, responses=ERRORS)
+    @app.get(VERSION, responses=ERRORS)
     async def metadata(request: Request, name: str, version: str | None = None) -> Response:
         meta = handlers.v2_metadata(_models(request), name, version)
         return JSONResponse(meta, headers={VERSION_HEADER: meta["parameters"]["version"]})
 
-    @app.get(MODEL + "/ready")
-    @app.get(VERSION + "/ready")
+    @app.get(MODEL + "/ready", responses=ERRORS)
+    @app.get(VERSION + "/ready", responses=ERRORS)
     async def model_ready(request: Request, name: str, version: str | None = None) -> Response:
+        models = _models(request)
         # an UnknownModel (404) for a model or version not served here
-        ok = handlers.v2_model_ready(_models(request), name, version)
-        return JSONResponse({"name": name, "ready": ok}, status_code=200 if ok else 503)
+        ok = handlers.v2_model_ready(models, name, version)
+        body: dict[str, Any] = {"name": name, "ready": ok}
+        if not ok:
+            body["reason"] = models.errors.get(name, "still loading")
+        return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get(MODEL + "/config")
-    @app.get(VERSION + "/config")
+    @app.get(MODEL + "/config", responses=ERRORS)
+    @app.get(VERSION + "/config", responses=ERRORS)
     async def config(request: Request, name: str, version: str | None = None) -> dict[str, Any]:
         return handlers.v2_config(_models(request), name, version)
 
@@ -81,8 +88,18 @@ def build_app() -> FastAPI:
         html = await asyncio.to_thread(card_html, models.registry, runtime.manifest)
         return HTMLResponse(html, headers={VERSION_HEADER: runtime.version})
 
-    @app.post(MODEL + "/infer")
-    @app.post(VERSION + "/infer")
+    @app.post(
+        MODEL + "/infer",
+        response_model=InferenceResponse,
+        responses=ERRORS,
+        openapi_extra=INFER_BODY,
+    )
+    @app.post(
+        VERSION + "/infer",
+        response_model=InferenceResponse,
+        responses=ERRORS,
+        openapi_extra=INFER_BODY,
+    )
     async def infer(request: Request, name: str, version: str | None = None) -> Response:
         raw = await request.body()
         models = getattr(request.app.state, "models", None)
@@ -147,12 +164,24 @@ def build_app() -> FastAPI:
         watched = models.monitoring.status() if models.monitoring else None
         return {**models.status(), "refresh": refresh, "monitoring": watched}
 
-    @app.post("/admin/refresh")
-    async def refresh(request: Request) -> dict[str, Any]:
+    @app.post(
+        "/admin/refresh",
+        responses={
+            403: ERRORS[400] | {"description": "wrong token"},
+            404: ERRORS[404],
+            503: ERRORS[503],
+        },
+    )
+    async def refresh(request: Request) -> Response:
         refresher: Refresher = request.app.state.refresher
         check_token(request.headers.get("Authorization"), request.app.state.admin_token)
-        results = await refresher.refresh(retry_failed=True)
-        return {"results": [asdict(r) for r in results], **refresher.status()}
+        results = await refresher.refresh(retry_failed=True, wait_s=ADMIN_WAIT_S)
+        body = {"results": [asdict(r) for r in results], **refresher.status()}
+        store = refresher.models.store
+        if store.error is None:
+            return JSONResponse(body)
+        # the registry could not be read: what is loaded keeps serving; say why
+        return JSONResponse({"error": store.error, **body}, status_code=503)
 
     return app
 

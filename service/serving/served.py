@@ -15,6 +15,7 @@ import numpy as np
 
 from export.registry import Artifact, Rollout
 from service.runtime import ModelRuntime
+from service.runtime.errors import ModelLoadError
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text import TEXT_INPUT, bucket_bounds
 from service.runtime.text.padding import padded_join
@@ -111,12 +112,16 @@ def serve_version(
     hooks, if any; its runs watched by `monitoring`, if given)."""
     runtime = ModelRuntime.load(artifact, runtime_settings, warm_up=False)
     buckets: tuple[int, ...] = ()
-    if runtime.text is None:
-        runtime.warm_up(runtime_settings.warmup_rows)
-    else:
-        buckets = bucket_bounds(text_settings.buckets, runtime.text.max_length)
-        # Every bucket's shapes at the sizes batches take alone and under load.
-        runtime.warm_up((1, batching.max_batch_size), buckets)
+    try:
+        if runtime.text is None:
+            runtime.warm_up(runtime_settings.warmup_rows)
+        else:
+            buckets = bucket_bounds(text_settings.buckets, runtime.text.max_length)
+            # Every bucket's shapes at the sizes batches take alone and under load.
+            runtime.warm_up((1, batching.max_batch_size), buckets)
+    except Exception as err:  # ONNX Runtime's run errors subclass plain Exception
+        where = f"{runtime.name}:{runtime.version}"
+        raise ModelLoadError(f"{where} failed its warm-up run: {_first_line(err)}") from err
     log.info("loaded %s version %s on %s", runtime.name, runtime.version, runtime.providers)
     batcher = Batcher(
         monitoring.watch(runtime) if monitoring else runtime.run,  # warm-up runs unwatched
@@ -133,6 +138,12 @@ def serve_version(
         count_tokens=_token_count(runtime.text.spec.input_ids) if runtime.text else None,
     )
     return ServedModel(runtime, batcher, buckets)
+
+
+def _first_line(err: Exception, limit: int = 300) -> str:
+    """ONNX Runtime's messages run to several lines of C++ context; the first says what."""
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _token_count(input_ids: str) -> Callable[[dict[str, np.ndarray]], int]:

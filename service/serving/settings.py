@@ -84,7 +84,12 @@ class HttpSettings(BaseSettings):
     # Answer the inference paths in `service.serving.front`, outside BentoML's per-request
     # middleware; off sends them through BentoML's stack (for comparison).
     lean_front: bool = True
-    max_body_bytes: int = Field(default=64 << 20, ge=1024)
+    # 16 MiB holds the default 1,024 rows per request at up to 16 KB of JSON each (a
+    # digits row is about 1.3 KB); a larger declared Content-Length is refused unread.
+    max_body_bytes: int = Field(default=16 << 20, ge=1024)
+    # A body must arrive within this, so a slow client holds a connection for seconds,
+    # not the whole request timeout.
+    body_timeout_s: float = Field(default=10.0, gt=0)
 
     @property
     def untraced_paths(self) -> str:
@@ -100,6 +105,19 @@ class RefreshSettings(BaseSettings):
     refresh_interval_s: float = Field(default=5.0, ge=0)
     # Bearer token for POST /admin/refresh; empty disables the endpoint.
     admin_token: str = ""
+    # A registry read (listing, resolving an alias) that takes longer is reported as a
+    # registry failure; reads run off the event loop, so a hung volume never stalls serving.
+    registry_timeout_s: float = Field(default=30.0, gt=0)
+
+
+class MetricsSettings(BaseSettings):
+    """Where Prometheus series are kept between a service's worker processes."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    # Each service instance's multiprocess folder goes under this (default: beside
+    # BentoML's shared one, `$BENTOML_HOME/ferry-prometheus`).
+    metrics_dir: Path | None = None
 
 
 class GrpcSettings(BaseSettings):

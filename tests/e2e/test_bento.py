@@ -27,7 +27,9 @@ def test_bentoml_build(tmp_path: Path) -> None:
     # Each Bento is a folder named by its version; `latest` beside them is a file.
     [bento] = [p for p in (tmp_path / "bentoml" / "bentos" / "ferry").iterdir() if p.is_dir()]
     src = bento / "src"
-    assert (src / "service" / "app.py").is_file() and (src / "export" / "registry.py").is_file()
+    assert (src / "service" / "app.py").is_file() and (
+        src / "export" / "registry" / "registry.py"
+    ).is_file()
     assert not (src / "training").exists() and not (src / "tests").exists()
     requirements = (bento / "env" / "python" / "requirements.txt").read_text()
     assert "onnxruntime" in requirements and "torch" not in requirements

@@ -50,6 +50,6 @@ def test_export_publishes_a_variant_and_prints_its_figures(tmp_path: Path) -> No
 
 def test_export_errors_are_one_line(tmp_path: Path) -> None:
     missing = ferry("export", "nope", "--precision", "int8", "--registry", str(tmp_path))
-    assert missing.returncode == 1 and "model 'nope' not found" in missing.stderr
+    assert missing.returncode == 5 and "model 'nope' not found" in missing.stderr  # unknown model
     bad = ferry("export", "nope", "--precision", "int4", "--registry", str(tmp_path))
     assert bad.returncode == 2 and "int4" in bad.stderr

@@ -89,13 +89,13 @@ def test_clear_errors_and_exit_codes(tmp_path: Path, user_csv: Path) -> None:
     assert "Traceback" not in missing.stderr
 
     unknown = ferry("models", "show", "nope", "--registry", reg, ok=False)
-    assert unknown.returncode == 1 and "model 'nope' not found" in unknown.stderr
+    assert unknown.returncode == 5 and "model 'nope' not found" in unknown.stderr
 
     usage = ferry("train", "tabular", "--data", str(user_csv), ok=False)
     assert usage.returncode == 2 and "--data and --target go together" in usage.stderr
 
     recipe = ferry("train", "nope", "--registry", reg, ok=False)
-    assert recipe.returncode == 1 and "unknown recipe 'nope'" in recipe.stderr
+    assert recipe.returncode == 2 and "unknown recipe 'nope'" in recipe.stderr
 
 
 def test_parquet_input(tmp_path: Path) -> None:

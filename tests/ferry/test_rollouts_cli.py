@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from export.registry import Registry
 from export.shadow import AgreementSummary, ShadowRecord, save
 from ferry.cli import app
-from ferry.errors import EXIT_CONFLICT, EXIT_REFUSED
+from ferry.errors import EXIT_CONFLICT, EXIT_GATE
 from tests.support.onnx_models import publish_linear
 
 LABELS = ["negative", "positive"]
@@ -93,10 +93,10 @@ def test_shadow_report_and_the_agreement_gate(tmp_path: Path) -> None:
 
     gate = ["models", "promote", "tabular", "2", "--if-agreement"]
     low = run(app, [*gate, "0.95", "--min-requests", "100", *url])
-    assert low.exit_code == EXIT_REFUSED == 5, low.output
+    assert low.exit_code == EXIT_GATE == 11, low.output
     assert "label agreement 0.9231 is below 0.95" in low.output
     few = run(app, [*gate, "0.9", "--min-requests", "500", *url])
-    assert few.exit_code == EXIT_REFUSED and "fewer than 500" in few.output
+    assert few.exit_code == EXIT_GATE and "fewer than 500" in few.output
     assert registry.aliases("tabular")["production"] == "1"
     passed = run(app, [*gate, "0.9", "--min-requests", "100", *url])
     assert passed.exit_code == 0, passed.output

@@ -139,3 +139,79 @@ def publish_model(
     if promote:
         registry.promote(name, version)
     return registry.get(f"{name}:{version}")
+
+
+def publish_broken(registry: Registry, name: str, fault: str, promote: bool = True) -> Artifact:
+    """A version whose sha256 matches its manifest but which fails in ONNX Runtime.
+
+    `fault="load"`: `model.onnx` is not an ONNX graph at all (ONNX Runtime refuses to
+    open it). `fault="warm"`: a valid graph that opens but fails on every run (a
+    Reshape to 7 values of a [batch, 30] input), so warm-up is what fails.
+    """
+    artifact = publish_linear(registry, name, promote=False)
+    if fault == "load":
+        payload = b"this is not an ONNX graph"
+    else:
+        graph = helper.make_graph(
+            [helper.make_node("Reshape", ["features", "seven"], ["probabilities"])],
+            "fails_at_run",
+            [helper.make_tensor_value_info("features", TensorProto.FLOAT, ["batch", 30])],
+            [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 2])],
+            [numpy_helper.from_array(np.array([7], dtype=np.int64), "seven")],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+        model.ir_version = 10
+        payload = model.SerializeToString()
+    with registry.draft(name) as draft:
+        (draft.path / MODEL_FILE).write_bytes(payload)
+        manifest = artifact.manifest.to_dict()
+        manifest.update(
+            version=draft.version, files={MODEL_FILE: sha256_file(draft.path / MODEL_FILE)}
+        )
+        Manifest.from_dict(manifest).write(draft.path)
+        version = draft.version
+    if promote:
+        registry.promote(name, version)
+    return registry.get(f"{name}:{version}")
+
+
+def publish_image(
+    registry: Registry, name: str = "digits", size: int = 8, seed: int = 0
+) -> Artifact:
+    """An image classifier like the digits CNN's interface: images [batch, 1, size, size]
+    -> probabilities [batch, 10] (a flatten, a linear layer and a softmax)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(size * size, 10)).astype(np.float32)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Flatten", ["images"], ["flat"], axis=1),
+            helper.make_node("MatMul", ["flat", "W"], ["z"]),
+            helper.make_node("Softmax", ["z"], ["probabilities"], axis=-1),
+        ],
+        "tiny_image",
+        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["batch", 1, size, size])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 10])],
+        [numpy_helper.from_array(w, "W")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 10
+    signature = Signature(
+        (TensorSpec("images", "float32", (-1, 1, size, size)),),
+        (TensorSpec("probabilities", "float32", (-1, 10)),),
+    )
+    with registry.draft(name) as draft:
+        onnx.save(model, draft.path / MODEL_FILE)
+        Manifest(
+            name=name,
+            version=draft.version,
+            signature=signature,
+            labels=[str(i) for i in range(10)],
+            files={MODEL_FILE: sha256_file(draft.path / MODEL_FILE)},
+            parity=Parity(0.0, 1e-5, 0, True),
+            created_at=datetime.now(UTC).isoformat(),
+            opset=18,
+            task="classification",
+        ).write(draft.path)
+        version = draft.version
+    registry.promote(name, version)
+    return registry.get(f"{name}:{version}")

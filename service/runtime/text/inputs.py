@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from service.runtime.errors import InvalidInput
+from service.runtime.errors import InvalidInput, short
 from service.runtime.text.settings import TextSettings
 
 
@@ -54,11 +54,6 @@ def check_length(text: str, field: str) -> str:
 def max_chars() -> int:
     """`FERRY_TEXT_MAX_CHARS`, read once."""
     return TextSettings().max_chars
-
-
-def short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _unwrap(item: Any) -> Any:

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from service.runtime.errors import InvalidInput
-from service.runtime.text.inputs import check_length, check_text, short
+from service.runtime.errors import InvalidInput, short
+from service.runtime.text.inputs import check_length, check_text
 from service.serving.protocol.binary import Chunks
 
 

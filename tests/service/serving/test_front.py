@@ -144,7 +144,7 @@ async def test_not_ready_before_the_models_load() -> None:
 async def test_a_crash_is_a_500_and_the_next_request_is_served(
     models: ModelSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = handlers.predict
+    real = handlers.infer_typed
     calls = 0
 
     async def flaky(*args: Any) -> dict[str, Any]:
@@ -154,7 +154,7 @@ async def test_a_crash_is_a_500_and_the_next_request_is_served(
             raise RuntimeError("injected")
         return await real(*args)
 
-    monkeypatch.setattr(handlers, "predict", flaky)
+    monkeypatch.setattr(handlers, "infer_typed", flaky)
     front = Front(models)
     async with front.client() as client:
         crashed = await client.post("/predict", json={"inputs": {"features": ROWS.tolist()}})
@@ -176,7 +176,7 @@ async def test_a_request_past_the_deadline_gets_a_504(
         await asyncio.sleep(10)
         raise AssertionError("unreachable")
 
-    monkeypatch.setattr(handlers, "predict", stuck)
+    monkeypatch.setattr(handlers, "infer_typed", stuck)
     front = Front(models, timeout_s=0.2)
     async with front.client() as client:
         response = await client.post("/predict", json={"inputs": {"features": ROWS.tolist()}})

@@ -75,7 +75,7 @@ def test_infer_flat_or_nested_with_id_echoed(client: TestClient, nested: bool) -
     ("body", "status", "message"),
     [
         (infer_body([1.0] * 29, [1, 29]), 400, "expected shape [-1, 30]"),
-        (infer_body([1.0] * 30, [1, 31]), 400, "30 values do not fill shape [1, 31]"),
+        (infer_body([1.0] * 30, [1, 31]), 400, "expected shape [-1, 30] (-1 = any), got [1, 31]"),
         (infer_body(["a"] * 30, [1, 30]), 400, "inputs[0].data[0]: expected a number, got 'a'"),
         (infer_body([1.5] * 30, [1, 30], "INT64"), 400, "non-integer values for datatype int64"),
         (infer_body([1.0] * 30, [1, 30], "FP8"), 400, "unknown datatype 'FP8'"),

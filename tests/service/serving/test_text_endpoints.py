@@ -209,7 +209,7 @@ def test_malformed_binary_bytes(client: TestClient, raw: bytes, count: int, mess
         ({"datatype": "FP32", "data": [1.0, 2.0]}, "FP32 cannot feed input 'text' (BYTES)"),
         ({"shape": [1, 2]}, "inputs[0].shape: expected [N] (or [N, 1]) texts, got [1, 2]"),
         ({"shape": [0], "data": []}, "inputs[0].shape: empty batch"),
-        ({"shape": [9], "data": ["a"] * 9}, "inputs: 9 rows exceed the limit of 8"),
+        ({"shape": [9], "data": ["a"] * 9}, "inputs[0].shape: 9 rows exceed the limit of 8"),
         ({"name": "input_ids"}, "unknown input 'input_ids'; expected one of ['text']"),
     ],
 )
