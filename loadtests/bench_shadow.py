@@ -41,13 +41,6 @@ def run(
     shadow: str | None = None,
 ) -> dict[str, Any]:
     """Measure both setups for `seconds` each (split in `rounds` turns); the report."""
-    source, scratch = Registry(registry), _scratch()
-    primary = copy_version(source, f"{model}@production", scratch)
-    version = primary.manifest.version
-    if shadow is not None and shadow != version:
-        copy_version(source, f"{model}:{shadow}", scratch, alias=None)
-    shadow = shadow or version
-    body = payloads.typed(model, primary.manifest.signature)
     env = {
         "FERRY_PROVIDERS": "CPUExecutionProvider",
         "FERRY_MODELS": model,
@@ -55,7 +48,14 @@ def run(
         "FERRY_ADMIN_TOKEN": TOKEN,
     }
     loads: dict[str, list[LoadResult]] = {OFF: [], ON: []}
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(prefix="ferry-bench-shadow-") as tmp:
+        source, scratch = Registry(registry), Registry(Path(tmp) / "registry")
+        primary = copy_version(source, f"{model}@production", scratch)
+        version = primary.manifest.version
+        if shadow is not None and shadow != version:
+            copy_version(source, f"{model}:{shadow}", scratch, alias=None)
+        shadow = shadow or version
+        body = payloads.typed(model, primary.manifest.signature)
         log = Path(tmp) / "service.log"
         with running_server("bentoml", FERRY, scratch.url, log, 90.0, **env) as started:
             url = started.url
@@ -67,10 +67,6 @@ def run(
                     loads[label].append(asyncio.run(load))
             shadowing = httpx.get(f"{url}/status", timeout=30).json().get("shadow", {})
     return _report(model, version, shadow, fraction, clients, seconds, rounds, loads, shadowing)
-
-
-def _scratch() -> Registry:
-    return Registry(tempfile.mkdtemp(prefix="ferry-bench-shadow-"))
 
 
 def _switch(registry: Registry, url: str, model: str, shadow: str | None, fraction: float) -> None:
