@@ -76,3 +76,10 @@ class NoDriftReference(ExportError):
     """A version published without reference statistics: its drift cannot be measured."""
 
     status = HTTPStatus.CONFLICT
+
+
+class GateRefused(ExportError):
+    """A promotion gate said no (e.g. the shadow's agreement is below the threshold, or
+    it compared too few requests); nothing was moved."""
+
+    status = HTTPStatus.PRECONDITION_FAILED

@@ -14,6 +14,7 @@ per kind of mistake — never a traceback (`FERRY_DEBUG=1` shows one).
 | 8 | the server answered with an error |
 | 9 | no space left on the device |
 | 10 | a file or folder is missing or cannot be read |
+| 11 | `ferry models promote --if-agreement`: the gate said no; nothing moved |
 | 70 | a bug in ferry (please report it with the `FERRY_DEBUG=1` traceback) |
 | 75 | another job holds the model's lock (`ferry retrain`); try again later |
 | 130 | interrupted (Ctrl-C) |
@@ -48,6 +49,7 @@ class Code(IntEnum):
     REFUSED = 8
     NO_SPACE = 9
     NO_FILE = 10
+    GATE = 11
     INTERNAL = 70
     LOCKED = 75
     INTERRUPTED = 130
@@ -56,6 +58,7 @@ class Code(IntEnum):
 EXIT_ERROR = Code.FAILED  # the names other modules use
 EXIT_CONFLICT = Code.CONFLICT
 EXIT_LOCKED = Code.LOCKED
+EXIT_GATE = Code.GATE
 OUR_PACKAGES = frozenset({"export", "training", "service", "ferry", "loadtests"})
 
 
@@ -124,6 +127,7 @@ _BY_NAME = {
     "UnknownRecipe": Code.USAGE,
     "PathConflict": Code.USAGE,
     "Locked": Code.LOCKED,
+    "GateRefused": Code.GATE,
 }
 
 

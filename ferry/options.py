@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from export.registry import Expect
 
 RegistryOption = Annotated[
     str,
@@ -25,3 +28,12 @@ def local_folder(registry: str) -> Path | None:
     if registry.startswith("file://"):
         return Path(registry.removeprefix("file://"))
     return None if "://" in registry else Path(registry)
+
+
+def expect_value(text: str | None, given: bool = False) -> Expect:
+    """`--expect`: unset (None) means "what the command read"; '-' means no alias yet."""
+    from export.registry import UNSET
+
+    if text is None:
+        return None if given else UNSET
+    return None if text.strip().lower() in ("-", "none", "") else text.strip()

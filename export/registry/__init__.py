@@ -21,6 +21,8 @@ The rules, and the module that keeps each:
   (If-Match on S3, compare under `fcntl` lock on a folder). Of two racing movers exactly
   one wins; the other gets `Conflict` (HTTP 409). Each successful move is in the history
   exactly once, although object stores cannot append: see `aliases`.
+- An alias's canary and shadow (`rollouts`) live in the aliases object and change by
+  the same compare-and-swap moves; moving the alias ends them.
 - Append-only streams and small documents (`streams`): a model's history and audit,
   a job's journal, and whatever a later feature records, without new storage code.
 - One long job per model and kind (`Registry.exclusive`): a kernel lock on a folder, a
@@ -38,6 +40,7 @@ from typing import Any
 from export.registry.aliases import UNSET, AliasState, Expect, alias_lineage
 from export.registry.artifact import Artifact, Draft
 from export.registry.registry import AUDIT, HISTORY, PRODUCTION, Registry
+from export.registry.rollouts import Rollout
 from export.registry.streams import Document, Stream
 
 
@@ -57,6 +60,7 @@ __all__ = [
     "Draft",
     "Expect",
     "Registry",
+    "Rollout",
     "Stream",
     "alias_lineage",
     "open_registry",

@@ -16,18 +16,21 @@ read (a no-op when present) before it may write the next revision, and its write
 succeeds if that revision is still current. So no revision can be replaced before its
 event is in the history, and a key can be created only once. History keys of moves
 increase with the revision whatever the writers' clocks say.
+
+An alias's rollout (its canary and shadow, `rollouts`) is kept in the same object and
+changed by the same moves, so it is compare-and-swapped and recorded like them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
 
 from export.errors import Conflict, ExportError
 from export.registry import layout
+from export.registry.rollouts import Plan, Rollout, Step
 from export.registry.storage import NOT_MODIFIED, Precondition, Storage, Tagged
 from export.registry.streams import Stream, new_key, now
 
@@ -58,6 +61,7 @@ class AliasState:
     last: dict[str, Any] | None = None
     tag: str | None = None
     legacy: bool = False
+    rollouts: dict[str, Rollout] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, data: bytes, tag: str) -> AliasState:
@@ -76,6 +80,9 @@ class AliasState:
             lineage={str(k): [str(v) for v in vs] for k, vs in parsed["lineage"].items()},
             last=parsed.get("last"),
             tag=tag,
+            rollouts={
+                str(k): Rollout.from_dict(v) for k, v in (parsed.get("rollouts") or {}).items()
+            },
         )
 
     def to_bytes(self) -> bytes:
@@ -86,10 +93,14 @@ class AliasState:
             "lineage": dict(sorted(self.lineage.items())),
             "last": self.last,
         }
+        if self.rollouts:  # written only when there is one: older readers see what they knew
+            body["rollouts"] = {a: r.to_dict() for a, r in sorted(self.rollouts.items())}
         return (json.dumps(body, indent=2, sort_keys=True) + "\n").encode()
 
-    def moved(self, alias: str, version: str, event: dict[str, Any]) -> AliasState:
-        """The next revision, with `alias` at `version` and `event` as its last move."""
+    def moved(self, alias: str, step: Step, event: dict[str, Any]) -> AliasState:
+        """The next revision, with `alias` at `step.version`, its rollout `step.rollout`
+        and `event` as its last move."""
+        version = step.version
         lineage = list(self.lineage.get(alias, []))
         if event["event"] == "rollback":
             lineage.pop()
@@ -98,6 +109,9 @@ class AliasState:
         revision = self.revision + 1
         after = self.last.get("key") if self.last else None
         last = {**event, "revision": revision, "key": new_key(f"r{revision:08d}", after)}
+        rollouts = {a: r for a, r in self.rollouts.items() if a != alias}
+        if step.rollout is not None and not step.rollout.empty:
+            rollouts[alias] = step.rollout
         return replace(
             self,
             revision=revision,
@@ -105,11 +119,8 @@ class AliasState:
             lineage={**self.lineage, alias: lineage[-LINEAGE:]},
             last=last,
             legacy=False,
+            rollouts=rollouts,
         )
-
-
-#: Chooses a move's target from the state it applies to: (version, event name).
-Plan = Callable[[AliasState, str], tuple[str, str]]
 
 
 class Aliases:
@@ -159,17 +170,18 @@ class Aliases:
             if current != wanted:
                 raise self._conflict(alias, wanted, current)
             try:
-                version, name = plan(state, alias)
+                step = plan(state, alias)
             except ExportError as err:
                 raise ExportError(f"model {self.model!r}: {err}") from None
             event = {
                 **(fields or {}),
-                "event": name,
+                **step.details,
+                "event": step.event,
                 "alias": alias,
-                "version": version,
+                "version": step.version,
                 "previous": current,
             }
-            nxt = state.moved(alias, version, event)
+            nxt = state.moved(alias, step, event)
             try:
                 self._write(nxt, state.tag)
             except Precondition:
@@ -217,16 +229,23 @@ class Aliases:
 
 
 def promote_to(version: str) -> Plan:
-    """A plan moving the alias to `version`."""
-    return lambda state, alias: (version, "promote")
+    """A plan moving the alias to `version` (which ends its rollout)."""
+    return lambda state, alias: Step(version, "promote", None, _ended(state, alias))
 
 
-def roll_back(state: AliasState, alias: str) -> tuple[str, str]:
-    """A plan moving the alias back to the version before its last move."""
+def roll_back(state: AliasState, alias: str) -> Step:
+    """A plan moving the alias back to the version before its last move (which ends
+    its rollout)."""
     lineage = state.lineage.get(alias, [])
     if len(lineage) < 2 or lineage[-1] != state.aliases.get(alias):
         raise ExportError(f"alias {alias!r} has no earlier version to roll back to")
-    return lineage[-2], "rollback"
+    return Step(lineage[-2], "rollback", None, _ended(state, alias))
+
+
+def _ended(state: AliasState, alias: str) -> dict[str, Any]:
+    """The event's record of the rollout a move of the alias ends, if it had one."""
+    rollout = state.rollouts.get(alias)
+    return {"ended": rollout.to_dict()} if rollout is not None and not rollout.empty else {}
 
 
 def alias_lineage(history: list[dict[str, Any]], alias: str) -> list[str]:

@@ -60,6 +60,10 @@ def legacy_stream(model: str, name: str) -> str | None:
     return f"{model}/{legacy}" if legacy else None
 
 
+def documents(model: str) -> str:
+    return f"{model}/{DOCUMENTS}"
+
+
 def document(model: str, name: str) -> str:
     return f"{model}/{DOCUMENTS}/{name}.json"
 

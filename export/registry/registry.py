@@ -15,6 +15,13 @@ from export.registry import layout, publishing, sweeping
 from export.registry.aliases import UNSET, Aliases, AliasState, Expect, promote_to, roll_back
 from export.registry.artifact import Artifact, Draft
 from export.registry.cache import Cache, default_cache_dir
+from export.registry.rollouts import (
+    Rollout,
+    canary_plan,
+    check_fraction,
+    check_weight,
+    shadow_plan,
+)
 from export.registry.storage import Storage, open_storage
 from export.registry.streams import Document, Stream
 
@@ -188,6 +195,23 @@ class Registry:
         """The small JSON document `document` of model `name` (e.g. a job's journal)."""
         return Document(self.storage, check_name(name), check_name(document))
 
+    def documents(self, name: str, prefix: str = "") -> dict[str, dict[str, Any]]:
+        """Every document of model `name` whose name starts with `prefix`, read at once
+        (one listing, then the reads); a document that does not parse is left out."""
+        folder = layout.documents(check_name(name))
+        names = [
+            f.removesuffix(".json")
+            for f in self.storage.listing(folder).files
+            if f.endswith(".json") and f.startswith(prefix)
+        ]
+        found = self.storage.read_many(layout.document(name, n) for n in names)
+        parsed = {n: _object(found.get(layout.document(name, n))) for n in names}
+        return {n: doc for n, doc in sorted(parsed.items()) if doc is not None}
+
+    def rollout(self, name: str, alias: str = PRODUCTION) -> Rollout:
+        """The canary and shadow of `alias` (empty when it has neither)."""
+        return self.alias_state(name).rollouts.get(alias, Rollout())
+
     def lock_holder(self, name: str, job: str) -> int | None:
         """The pid holding `job`'s lock on `name` (0 if unknown), or None when it is free."""
         holder = self.storage.holder(layout.lock(check_name(name), check_name(job)))
@@ -250,6 +274,47 @@ class Registry:
         _, event = self._aliases(name).move(alias, roll_back, expect, {"reason": reason})
         return str(event["version"])
 
+    def canary(
+        self,
+        name: str,
+        version: str | None,
+        weight: float,
+        alias: str = PRODUCTION,
+        reason: str = "",
+        expect: Expect = UNSET,
+    ) -> Rollout:
+        """Send `weight` percent of `alias`'s traffic to `version` (weight 0 or no version:
+        end the canary), by compare-and-swap like an alias move; return the rollout now.
+
+        `expect`: the version the alias must point at (see `promote`)."""
+        check_name(alias)
+        weight = check_weight(weight)
+        if version is not None and weight > 0 and not self._published(name, version):
+            raise self._no_version(name, version)
+        plan = canary_plan(version, weight)
+        self._aliases(name).move(alias, plan, expect, {"reason": reason})
+        return self.rollout(name, alias)
+
+    def shadow(
+        self,
+        name: str,
+        version: str | None,
+        fraction: float = 1.0,
+        alias: str = PRODUCTION,
+        reason: str = "",
+        expect: Expect = UNSET,
+    ) -> Rollout:
+        """Mirror `fraction` of the requests `alias`'s version answers to `version` (None:
+        end the shadow), by compare-and-swap like an alias move; return the rollout now."""
+        check_name(alias)
+        if version is not None:
+            fraction = check_fraction(fraction)
+            if not self._published(name, version):
+                raise self._no_version(name, version)
+        plan = shadow_plan(version, fraction)
+        self._aliases(name).move(alias, plan, expect, {"reason": reason})
+        return self.rollout(name, alias)
+
     def append_audit(self, name: str, entry: dict[str, Any], key: str | None = None) -> str:
         """Append one retraining decision to the model's audit stream; with `key`, at most once."""
         return self.stream(name, AUDIT).append(entry, key=key)
@@ -305,6 +370,16 @@ def _names(entries: list[str]) -> list[str]:
     """The entries that can be model or version names; `lost+found`, `.git` and the
     registry's own dot-folders cannot."""
     return [e for e in entries if NAME.match(e) and not e.startswith(".")]
+
+
+def _object(data: bytes | None) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    try:
+        parsed = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def _manifest(data: bytes, where: str) -> Manifest:

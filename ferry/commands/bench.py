@@ -561,3 +561,53 @@ def monitoring(
     if not all(row["met"] for row in report["setups"]):
         console.print("[red]a monitoring cost goal was missed[/red]")
         raise typer.Exit(1)
+
+
+@app.command("shadow")
+@friendly
+def shadow(
+    registry: RegistryOption = DEFAULT_REGISTRY,
+    model: Annotated[str, typer.Option(help="Model to serve (its production version).")] = (
+        "tabular"
+    ),
+    version: Annotated[
+        str | None,
+        typer.Option("--shadow", help="Shadow version (default: the production version itself)."),
+    ] = None,
+    fraction: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="Share of requests mirrored.")
+    ] = 1.0,
+    clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 32,
+    seconds: Annotated[float, typer.Option(min=0.5, help="Seconds of load per setup.")] = 15.0,
+    rounds: Annotated[int, typer.Option(min=1, help="Turns the setups take (fairer).")] = 3,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the report here.")
+    ] = None,
+) -> None:
+    """The cost of a shadow to the callers: the primary's p99 with every request mirrored
+    vs none (goal: at most 1.05x), side by side on one service, the registry untouched
+    (a scratch copy of the versions is served)."""
+    from loadtests.bench_shadow import run
+
+    report = run(registry, model, clients, seconds, rounds, fraction, version)
+    table = Table(
+        "setup", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
+        title=f"{model}:{report['version']} shadowed by {report['shadow']} at "
+        f"{fraction * 100:g}%, {clients} clients, {seconds:g} s each in {rounds} turns",
+    )  # fmt: skip
+    for row in report["setups"]:
+        table.add_row(
+            row["setup"], f"{row['rps']:,.0f}", f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}",
+            f"{row['p99_ms']:.1f}", str(row["errors"]),
+        )  # fmt: skip
+    console.print(table)
+    said = report["shadow_status"]
+    console.print(
+        f"p99 on / off: {_goal(report['p99_ratio'], report['met'])} (goal ≤ {report['goal']:.2f}); "
+        f"shadow compared {said['compared']}, dropped {said['dropped']}, failed {said['failed']}"
+    )
+    if json_out is not None:
+        json_out.write_text(json.dumps(report, indent=2) + "\n")
+    if not report["met"]:
+        console.print("[red]the shadow's p99 goal was missed[/red]")
+        raise typer.Exit(1)

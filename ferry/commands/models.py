@@ -1,7 +1,9 @@
-"""`ferry models list|show|card|compare|promote|rollback|history|copy|gc`.
+"""`ferry models list|show|card|compare|promote|rollback|history|copy|gc`, and the
+rollout commands `canary|shadow|shadow-report` (`ferry.commands.rollouts`).
 
 Alias moves are compare-and-swap: when the alias is no longer where the command (or
-`--expect`) says, nothing changes and the command exits with `EXIT_CONFLICT` (4).
+`--expect`) says, nothing changes and the command exits with `EXIT_CONFLICT` (4). A
+`promote --if-agreement` the shadow report does not allow exits with `EXIT_GATE` (11).
 """
 
 from __future__ import annotations
@@ -14,14 +16,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ferry.commands import rollouts
 from ferry.errors import friendly
-from ferry.options import DEFAULT_REGISTRY, RegistryOption
+from ferry.options import DEFAULT_REGISTRY, RegistryOption, expect_value
 
 if TYPE_CHECKING:
     from export.registry import Expect
 
 app = typer.Typer(no_args_is_help=True, help="Inspect the registry and move aliases.")
 console = Console()
+app.command("canary")(friendly(rollouts.canary))
+app.command("shadow")(friendly(rollouts.shadow))
+app.command("shadow-report")(friendly(rollouts.shadow_report))
 
 
 @app.command("list")
@@ -35,7 +41,11 @@ def list_models(registry: RegistryOption = DEFAULT_REGISTRY) -> None:
     models = reg.models()
     for name in models:
         versions = reg.versions(name)
-        aliases = ", ".join(f"{a}→{v}" for a, v in sorted(reg.aliases(name).items()))
+        state = reg.alias_state(name)
+        aliases = ", ".join(
+            f"{a}→{v}" + (f" ({state.rollouts[a].describe()})" if a in state.rollouts else "")
+            for a, v in sorted(state.aliases.items())
+        )
         metrics = reg.manifest(name, versions[-1]).metrics
         shown = " ".join(f"{k}={v:.4f}" for k, v in sorted(metrics.items()))
         table.add_row(name, ", ".join(versions), aliases or "-", shown or "-")
@@ -123,11 +133,30 @@ def promote(
     version: str,
     alias: Annotated[str, typer.Option(help="Alias to move.")] = "production",
     expect: ExpectOption = None,
+    if_agreement: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Only if VERSION, shadowing the alias, agreed at least this much with it "
+            "(label agreement; mean cosine for models without labels); else exit 11.",
+        ),
+    ] = None,
+    min_requests: Annotated[
+        int,
+        typer.Option(min=1, help="With --if-agreement: requests the shadow compared, at least."),
+    ] = 100,
     registry: RegistryOption = DEFAULT_REGISTRY,
 ) -> None:
-    """Point an alias (default `production`) at a version, by compare-and-swap."""
+    """Point an alias (default `production`) at a version, by compare-and-swap (which
+    ends the alias's canary and shadow)."""
     from export.registry import Registry
 
+    if if_agreement is not None:
+        if expect is not None:
+            raise typer.BadParameter("--expect: the gate expects the version its report is about")
+        rollouts.promote_if_agreed(name, version, if_agreement, min_requests, alias, registry)
+        return
     previous = Registry(registry).promote(
         name, version, alias, reason="ferry models promote", expect=_expect(expect)
     )
@@ -160,14 +189,12 @@ def history(name: str, registry: RegistryOption = DEFAULT_REGISTRY) -> None:
     from export.registry import Registry
 
     reg = Registry(registry)
-    table = Table("at", "event", "alias", "version", "previous", "reason", title="alias history")
+    table = Table(
+        "at", "event", "alias", "version", "previous", "rollout", "reason", title="alias history"
+    )
     for event in reg.history(name):
-        table.add_row(
-            *(
-                str(event.get(k) or "-")
-                for k in ("at", "event", "alias", "version", "previous", "reason")
-            )
-        )
+        cells = [str(event.get(k) or "-") for k in ("at", "event", "alias", "version", "previous")]
+        table.add_row(*cells, _rollout(event), str(event.get("reason") or "-"))
     console.print(table)
     decisions = reg.audit(name)
     if decisions:
@@ -250,14 +277,30 @@ def decisions_table(decisions: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _rollout(event: dict[str, Any]) -> str:
+    """What a move did to the alias's canary or shadow, in a few words."""
+    kind = event.get("event")
+    if kind == "canary":
+        return f"canary {event.get('canary')} at {event.get('weight', 0):g}%"
+    if kind == "canary-end":
+        return f"canary {event.get('canary')} ended"
+    if kind == "shadow":
+        return f"shadow {event.get('shadow')} at {float(event.get('fraction', 0)) * 100:g}%"
+    if kind == "shadow-end":
+        return f"shadow {event.get('shadow')} ended"
+    gate = event.get("gate")
+    ended = event.get("ended")
+    said = []
+    if isinstance(gate, dict):
+        said.append(f"gate: agreement {gate.get('agreement', 0):.4f} ≥ {gate.get('threshold')}")
+    if isinstance(ended, dict):
+        said.append("ended " + ", ".join(k for k in ("canary", "shadow") if k in ended))
+    return "; ".join(said) or "-"
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4f}"
 
 
 def _expect(text: str | None, given: bool = False) -> Expect:
-    """`--expect`: unset (None) means "what the command read"; '-' means no alias yet."""
-    from export.registry import UNSET
-
-    if text is None:
-        return None if given else UNSET
-    return None if text.strip().lower() in ("-", "none", "") else text.strip()
+    return expect_value(text, given)

@@ -34,6 +34,7 @@ from service.serving.refresh import Refresher, RefreshResult
 from service.serving.routes import build_app, to_response
 from service.serving.schemas import PredictResponse
 from service.serving.settings import GrpcSettings, HttpSettings, RefreshSettings
+from service.serving.shadow import ShadowGauges
 from service.serving.tracing import Tracing
 
 if TYPE_CHECKING:
@@ -64,7 +65,10 @@ class Ferry:
         self.tracing = _tracing() if http.trace_inference else None
         self.monitoring = Monitoring(gauges=DriftGauges.create())
         self.models = ModelSet(
-            on_stats=self.metrics.observe_batch, tracer=self.tracing, monitoring=self.monitoring
+            on_stats=self.metrics.observe_batch,
+            tracer=self.tracing,
+            monitoring=self.monitoring,
+            shadow_gauges=ShadowGauges(),
         )
         self.refresh_settings = RefreshSettings()
         self.refresher = Refresher(

@@ -26,6 +26,7 @@ from service.serving.handlers import Answer
 from service.serving.monitoring import REQUEST_ID_HEADER
 from service.serving.openai import embeddings_answer
 from service.serving.protocol import HEADER
+from service.serving.routing import KEY_HEADER
 from service.serving.tracing import Tracing
 
 Scope = MutableMapping[str, Any]
@@ -48,6 +49,7 @@ _SPANS = {
     EMBEDDINGS: "POST /v1/embeddings",
 }
 _REQUEST_ID = REQUEST_ID_HEADER.lower().encode()
+_KEY = KEY_HEADER.lower().encode()
 
 
 CLIENT_GONE = 499  # recorded (never sent) for a request whose client left first
@@ -179,12 +181,12 @@ class InferenceFront:
     async def _answer(self, route: Route, scope: Scope, raw: bytes) -> Answer:
         endpoint, name, version = route
         models = getattr(self.state, "models", None)
-        binary, request_id = _headers(scope)
+        binary, request_id, key = _headers(scope)
         if endpoint == PREDICT:
-            return await handlers.predict_answer(models, raw, request_id)
+            return await handlers.predict_answer(models, raw, request_id, key)
         if endpoint == EMBEDDINGS:
-            return await embeddings_answer(models, raw)
-        return await handlers.infer_answer(models, str(name), version, raw, binary, request_id)
+            return await embeddings_answer(models, raw, key)
+        return await handlers.infer_answer(models, str(name), version, raw, binary, request_id, key)
 
 
 def match(scope: Scope) -> Route | None:
@@ -248,15 +250,17 @@ async def _read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-def _headers(scope: Scope) -> tuple[str | None, str | None]:
-    """The binary extension's header and the client's request id, if sent."""
-    binary = request_id = None
+def _headers(scope: Scope) -> tuple[str | None, str | None, str | None]:
+    """The binary extension's header, the client's request id and canary key, if sent."""
+    binary = request_id = canary_key = None
     for key, value in scope["headers"]:
         if key == _HEADER:
             binary = str(value.decode("latin-1"))
         elif key == _REQUEST_ID:
             request_id = str(value.decode("latin-1"))
-    return binary, request_id
+        elif key == _KEY:
+            canary_key = str(value.decode("latin-1"))
+    return binary, request_id, canary_key
 
 
 async def _send(send: Send, answer: Answer) -> None:

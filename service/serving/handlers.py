@@ -2,7 +2,10 @@
 
 Every transport — the lean ASGI front, the FastAPI routes, the BentoML API —
 hands the raw request here and sends back the `Answer` it gets, so a body is
-framed, validated, scored and its errors rendered one way only.
+framed, validated, scored and its errors rendered one way only. Rollouts happen
+here too, for every transport alike: the version that answers is chosen by
+`ModelSet.route` (a canary's share, sticky by the request's key), and what the
+alias's version answered is offered to its shadow by `ModelSet.mirror`.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from service.serving.protocol import (
     read_body,
 )
 from service.serving.protocol.response import JSON, VERSION_HEADER
+from service.serving.routing import request_key
 
 log = logging.getLogger("ferry.service")
 CONTENT_TYPE = "content-type"
@@ -52,13 +56,14 @@ class Answer:
 
 
 async def predict_answer(
-    models: ModelSet | None, raw: bytes, request_id: str | None = None
+    models: ModelSet | None, raw: bytes, request_id: str | None = None, key: str | None = None
 ) -> Answer:
-    """`POST /predict` from its raw body (and the client's `X-Request-ID`, if any)."""
+    """`POST /predict` from its raw body (and the client's `X-Request-ID` and
+    `X-Canary-Key`, if any)."""
     try:
         served_by = ready(models)
         rid = request_id_for(served_by, request_id)
-        served, payload = await off_loop(len(raw), _typed_from_raw, served_by, raw)
+        served, payload = await off_loop(len(raw), _typed_from_raw, served_by, raw, key)
         results = await infer_typed(served_by, served, payload, rid)
         body = await off_loop(_size(results), _typed_json, served, results)
     except Exception as err:  # one bad request must never take the server down
@@ -76,13 +81,15 @@ async def infer_answer(
     raw: bytes,
     header: str | None,
     request_id: str | None = None,
+    key: str | None = None,
 ) -> Answer:
     """`POST /v2/models/{name}[/versions/{v}]/infer` from its raw body, the
-    `Inference-Header-Content-Length` header (binary extension) and `X-Request-ID`, if any."""
+    `Inference-Header-Content-Length` header (binary extension), `X-Request-ID` and
+    `X-Canary-Key`, if any."""
     try:
         served_by = ready(models)
         served, request = await off_loop(
-            len(raw), _v2_from_raw, served_by, name, version, raw, header
+            len(raw), _v2_from_raw, served_by, name, version, raw, header, key
         )
         content, media, headers = await v2_run(served_by, served, request, request_id)
     except Exception as err:
@@ -125,20 +132,24 @@ async def predict(
     inputs: Any,
     texts: Any = None,
     request_id: str | None = None,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """The typed endpoint: `{"model": ..., "inputs": {name: nested list}}`.
 
     Text models also take `{"texts": [...]}` (the same as `{"inputs": {"text": [...]}}`).
-    With a `request_id`, the answered request goes to the prediction log.
+    With a `request_id`, the answered request goes to the prediction log; `key` routes
+    it when the model has a canary.
     """
-    served, payload = typed_inputs(models, model, inputs, texts)
+    served, payload = typed_inputs(models, model, inputs, texts, key)
     return typed_response(served, await infer_typed(models, served, payload, request_id))
 
 
 Payload = dict[str, np.ndarray] | list[str]  # a tensor model's arrays, or a text model's texts
 
 
-def typed_request(models: ModelSet, body: Any) -> tuple[ServedModel, Payload]:
+def typed_request(
+    models: ModelSet, body: Any, key: str | None = None
+) -> tuple[ServedModel, Payload]:
     """The served model and validated inputs of a typed body, `{"inputs": {name: nested
     list}, "model": name?}` or `{"texts": [...], "model": name?}` (no I/O: may run in a
     thread)."""
@@ -147,13 +158,14 @@ def typed_request(models: ModelSet, body: Any) -> tuple[ServedModel, Payload]:
     model = body.get("model")
     if model is not None and not isinstance(model, str):
         raise InvalidInput(f"model: expected a model name, got {short(model)}")
-    return typed_inputs(models, model, body.get("inputs"), body.get("texts"))
+    return typed_inputs(models, model, body.get("inputs"), body.get("texts"), key)
 
 
 def typed_inputs(
-    models: ModelSet, model: str | None, inputs: Any, texts: Any
+    models: ModelSet, model: str | None, inputs: Any, texts: Any, key: str | None = None
 ) -> tuple[ServedModel, Payload]:
-    served = models.get(model)
+    """The version that answers (a canary's share routed by `key`) and validated inputs."""
+    served = models.route(model, None, request_key(key))
     max_rows = models.batching.max_rows_per_request
     if served.runtime.text is not None:
         return served, text_payload(served, inputs, texts, max_rows)
@@ -172,13 +184,15 @@ def typed_inputs(
 async def infer_typed(
     models: ModelSet, served: ServedModel, payload: Payload, request_id: str | None = None
 ) -> dict[str, np.ndarray]:
-    """A typed request's outputs; with a `request_id`, it goes to the prediction log."""
+    """A typed request's outputs (offered to the shadow, if the alias has one); with a
+    `request_id`, it goes to the prediction log."""
     if isinstance(payload, list):
         results = await served.infer_texts(payload)
         arrays = {TEXT_INPUT: texts_array(payload)} if request_id is not None else {}
     else:
         results = await served.infer(payload)
         arrays = payload
+    models.mirror(served, payload, results)
     if request_id is not None and models.monitoring is not None:
         models.monitoring.record(request_id, served.runtime, arrays, results)
     return results
@@ -220,10 +234,11 @@ async def v2_infer(
     body: Any,
     binary: bytes = b"",
     request_id: str | None = None,
+    key: str | None = None,
 ) -> tuple[bytes, str, dict[str, str]]:
     """V2 inference on a framed body: JSON and binary tensors in and out. The prediction
     log (if on) records it under `request_id`, else the request's `id`, else a new id."""
-    served, request = v2_request(models, name, version, body, binary)
+    served, request = v2_request(models, name, version, body, binary, key)
     return await v2_run(models, served, request, request_id)
 
 
@@ -234,7 +249,7 @@ async def v2_run(
     request_id: str | None = None,
 ) -> tuple[bytes, str, dict[str, str]]:
     """Score a validated V2 request and encode the answer (a large one off the loop)."""
-    results = await _scored(served, request)
+    results = await _scored(models, served, request)
     content, media, headers = await off_loop(
         _size(results), encode_response, served.runtime, results, request
     )
@@ -263,27 +278,45 @@ def record_v2(
 
 
 async def v2_results(
-    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes = b""
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    body: Any,
+    binary: bytes = b"",
+    key: str | None = None,
 ) -> tuple[ServedModel, InferenceRequest, dict[str, np.ndarray]]:
     """A V2 request (JSON part, binary part) validated and scored: what every V2
     transport (REST, gRPC) encodes its answer from."""
-    served, request = v2_request(models, name, version, body, binary)
-    return served, request, await _scored(served, request)
+    served, request = v2_request(models, name, version, body, binary, key)
+    return served, request, await _scored(models, served, request)
 
 
 def v2_request(
-    models: ModelSet, name: str, version: str | None, body: Any, binary: bytes
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    body: Any,
+    binary: bytes,
+    key: str | None = None,
 ) -> tuple[ServedModel, InferenceRequest]:
-    """The served version and the validated request (no I/O: may run in a thread)."""
-    served = models.get(name, version)
+    """The version that answers (a canary's share goes by `key`, a header, else the
+    request's `id`, else at random) and the validated request (no I/O: may run in a
+    thread)."""
+    given = body.get("id") if isinstance(body, dict) else None
+    served = models.route(name, version, request_key(key, given))
     interface = served.runtime.interface
     return served, parse_request(body, binary, interface, models.batching.max_rows_per_request)
 
 
-async def _scored(served: ServedModel, request: InferenceRequest) -> dict[str, np.ndarray]:
-    """The outputs, within the request's `timeout` parameter if it has one."""
+async def _scored(
+    models: ModelSet, served: ServedModel, request: InferenceRequest
+) -> dict[str, np.ndarray]:
+    """The outputs, within the request's `timeout` parameter if it has one (offered to
+    the shadow, if the alias has one)."""
     async with deadlines.within(request.timeout_s, "parameters.timeout"):
-        return await served.infer(request.arrays)
+        results = await served.infer(request.arrays)
+    models.mirror(served, request.arrays, results)
+    return results
 
 
 def v2_metadata(models: ModelSet, name: str, version: str | None) -> dict[str, Any]:
@@ -308,15 +341,22 @@ def v2_model_ready(models: ModelSet, name: str, version: str | None) -> bool:
     return bool(ready)
 
 
-def _typed_from_raw(models: ModelSet, raw: bytes) -> tuple[ServedModel, Payload]:
-    return typed_request(models, jsonio.loads(raw))
+def _typed_from_raw(
+    models: ModelSet, raw: bytes, key: str | None = None
+) -> tuple[ServedModel, Payload]:
+    return typed_request(models, jsonio.loads(raw), key)
 
 
 def _v2_from_raw(
-    models: ModelSet, name: str, version: str | None, raw: bytes, header: str | None
+    models: ModelSet,
+    name: str,
+    version: str | None,
+    raw: bytes,
+    header: str | None,
+    key: str | None = None,
 ) -> tuple[ServedModel, InferenceRequest]:
     body, binary = read_body(raw, header)
-    return v2_request(models, name, version, body, binary)
+    return v2_request(models, name, version, body, binary, key)
 
 
 def _typed_json(served: ServedModel, results: dict[str, np.ndarray]) -> bytes:

@@ -7,6 +7,11 @@ versions in a worker thread, swaps the model's entry in one step, then retires t
 versions it no longer keeps once their queued and running batches have drained.
 When to update is the refresher's call (`service.serving.refresh`).
 
+An alias's rollout rides along: its canary and shadow versions are loaded beside it
+(one that fails to load is left out and reported, and the alias's version serves
+alone); `route` sends the canary its share of the alias's requests, and `mirror`
+hands the shadow its share of what the alias's version answered.
+
 Following the registry costs one small conditional read of each model's aliases per
 poll (`Registry.poll`); without `FERRY_MODELS`, the model folders are listed again every
 `FERRY_DISCOVERY_INTERVAL_S`. If the registry cannot be reached, whatever is loaded
@@ -17,19 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
-from dataclasses import dataclass
+
+import numpy as np
 
 from export.errors import ExportError
-from export.registry import AliasState, Registry
+from export.registry import AliasState, Registry, Rollout
+from export.shadow import ShadowRecord, replica_id, save
 from service.runtime.errors import ModelLoadError, short
 from service.runtime.settings import RuntimeSettings
 from service.runtime.text.settings import TextSettings
 from service.serving.batcher import BatchHook, BatchTracer, StatsHook
 from service.serving.errors import NotReady, UnknownModel
 from service.serving.monitoring import Monitoring
-from service.serving.served import ModelEntry, ServedModel, serve_version
+from service.serving.routing import takes_canary
+from service.serving.served import ModelEntry, ServedModel, Target, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
+from service.serving.shadow import Job, Session, ShadowGauges, ShadowSettings, ShadowWorker
 
 __all__ = ["ModelEntry", "ModelSet", "ServedModel", "Target"]
 
@@ -60,14 +70,6 @@ class StoreHealth:
                 "failing_since": self.since}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Target:
-    """What the registry wants loaded for one model: the alias's version and all kept ones."""
-
-    default: str
-    versions: tuple[str, ...]
-
-
 class ModelSet:
     """Loads the configured models from the registry and looks them up by name and version."""
 
@@ -81,6 +83,8 @@ class ModelSet:
         on_stats: StatsHook | None = None,
         tracer: BatchTracer | None = None,
         monitoring: Monitoring | None = None,
+        shadow: ShadowSettings | None = None,
+        shadow_gauges: ShadowGauges | None = None,
     ) -> None:
         self.registry_settings = registry or RegistrySettings()
         self.runtime_settings = runtime or RuntimeSettings()
@@ -102,6 +106,9 @@ class ModelSet:
         # the models the registry wanted at its last reading; None until the first one
         self.wanted_names: tuple[str, ...] | None = None
         self._retiring: set[asyncio.Task[None]] = set()
+        shadow = shadow or ShadowSettings()
+        persist = self._persist if shadow.persist else None
+        self.shadowing = ShadowWorker(shadow, replica_id(), persist, shadow_gauges)
 
     @property
     def models(self) -> dict[str, ServedModel]:
@@ -152,16 +159,19 @@ class ModelSet:
         default = state.aliases.get(alias)
         if default is None:
             _, default = self.registry.resolve(f"{name}@{alias}")  # names what is missing
-        return Target(default, tuple(self.wanted_versions(name, default, state)))
+        rollout = state.rollouts.get(alias, Rollout())
+        return Target(default, tuple(self.wanted_versions(name, default, state)), rollout)
 
     def serves(self, name: str, target: Target) -> bool:
-        """Whether `name`'s entry already is `target`."""
+        """Whether `name`'s entry already is `target` (a rollout version that failed to
+        load is not tried again until the target changes)."""
         entry = self.entries.get(name)
-        return (
-            entry is not None
-            and entry.default.runtime.version == target.default
-            and sorted(entry.versions) == sorted(target.versions)
-        )
+        return entry is not None and entry.target == target
+
+    def missing(self, name: str) -> bool:
+        """Whether `name`'s entry lacks a rollout version that failed to load."""
+        entry = self.entries.get(name)
+        return entry is not None and bool(entry.problems)
 
     def load_all(self) -> None:
         """Load every wanted model now (tests, tools); a model that fails is reported, not
@@ -188,7 +198,25 @@ class ModelSet:
         target = target or self.target(name)
         loaded = dict(reuse.versions) if reuse else {}
         versions = {v: loaded.get(v) or self.load_version(name, v) for v in target.versions}
-        return ModelEntry(versions[target.default], versions)
+        problems = {}
+        for version in target.rollout.versions():  # a broken canary or shadow serves nothing
+            if version not in versions:
+                try:
+                    versions[version] = loaded.get(version) or self.load_version(name, version)
+                except Exception as err:  # whatever it is, the alias's version still serves
+                    problems[version] = str(err)
+                    ours = isinstance(err, ExportError | ModelLoadError)
+                    log.error("model %s: rollout version %s not loaded: %s", name, version, err,
+                              exc_info=None if ours else err)  # fmt: skip
+        rollout = target.rollout
+        canary = versions.get(rollout.canary) if rollout.canary else None
+        shadow = versions.get(rollout.shadow) if rollout.shadow else None
+        session = None
+        if shadow is not None:
+            alias = self.registry_settings.alias
+            session = Session(name, alias, target.default, shadow.runtime.version, rollout.session)
+        default = versions[target.default]
+        return ModelEntry(default, versions, rollout, canary, shadow, session, problems, target)
 
     def load_version(self, name: str, version: str) -> ServedModel:
         artifact = self.registry.get(f"{name}:{version}", verify=False)  # the runtime verifies
@@ -232,10 +260,43 @@ class ModelSet:
                 self._retiring.add(task)
                 task.add_done_callback(self._retiring.discard)
 
-    def get(self, name: str | None, version: str | None = None) -> ServedModel:
+    def route(
+        self, name: str | None, version: str | None = None, key: str | None = None
+    ) -> ServedModel:
+        """The version that answers a request: the one asked for, else the alias's canary
+        for its share of the keys (`service.serving.routing`), else the alias's version."""
+        if version is not None:
+            return self.get(name, version)
+        entry = self.entry(name)
+        canary = entry.canary
+        if canary is not None and takes_canary(canary.runtime.name, key, entry.rollout.weight):
+            return canary
+        return entry.default
+
+    def mirror(
+        self,
+        served: ServedModel,
+        inputs: dict[str, np.ndarray] | list[str],
+        outputs: dict[str, np.ndarray],
+    ) -> None:
+        """Hand an answered request to the shadow, if the alias's version answered it and
+        it falls in the shadow's fraction; queues only (texts for a text model)."""
+        entry = self.entries.get(served.runtime.name)
+        if entry is None or entry.session is None or entry.default is not served:
+            return
+        fraction = entry.rollout.fraction
+        if fraction < 1.0 and random.random() >= fraction:
+            return
+        shadow = entry.shadow
+        assert shadow is not None  # a session exists only with a loaded shadow
+        job = Job(entry.session, served.runtime, shadow.runtime, shadow.buckets, inputs, outputs)
+        self.shadowing.offer(job)
+
+    def entry(self, name: str | None) -> ModelEntry:
+        """The entry of model `name` (None: the only one served), or why there is none."""
         if name is None:
             if len(self.entries) == 1:
-                return next(iter(self.entries.values())).default
+                return next(iter(self.entries.values()))
             if not self.entries and (self.wanted_names is None or self.wanted_names):
                 raise NotReady("no model is loaded yet")
             raise UnknownModel(
@@ -248,6 +309,10 @@ class ModelSet:
             if self.wanted_names is None or name in self.wanted_names:
                 raise NotReady(f"model {short(name)} is not ready: still loading")
             raise UnknownModel(f"model {short(name)} is not served here (models: {self.names()})")
+        return entry
+
+    def get(self, name: str | None, version: str | None = None) -> ServedModel:
+        entry = self.entry(name)
         if version is None:
             return entry.default
         if version not in entry.versions:
@@ -295,17 +360,24 @@ class ModelSet:
                     **entry.default.runtime.describe(),
                     **({"buckets": list(entry.default.buckets)} if entry.default.buckets else {}),
                     "loaded_versions": sorted(entry.versions),
+                    **({"rollout": entry.describe_rollout()} if not entry.rollout.empty else {}),
                 }
                 for name, entry in sorted(self.entries.items())
             },
             "errors": dict(self.errors),
             "registry": self.store.describe(),
+            "shadow": self.shadowing.status(),
         }
 
+    def _persist(self, record: ShadowRecord) -> None:
+        save(self.registry, record)
+
     async def close(self) -> None:
-        """Drain and stop every batcher, those being retired included."""
+        """Drain and stop every batcher, those being retired included, then the shadow
+        (what it queued is compared and written first)."""
         if self._retiring:
             await asyncio.wait(set(self._retiring))
         for entry in self.entries.values():
             for served in entry.versions.values():
                 await served.batcher.close()
+        await asyncio.to_thread(self.shadowing.close)

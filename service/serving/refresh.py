@@ -5,7 +5,9 @@ model set does it (`ModelSet.update`: load → warm → swap → drain → retir
 request is dropped. Each model is refreshed on its own: one whose version fails to
 load or warm (or whose alias cannot be read) is recorded and skipped, and the others
 still follow their aliases. If loading fails, the old version keeps serving and
-polls do not retry that version until its alias moves again.
+polls do not retry that version until its alias moves again. A canary or shadow
+version that fails to load is left out of the model's entry (the alias's version
+serves alone) and tried again when the rollout changes, or by the admin call.
 
 Registry reads run in one worker thread with a time bound, so a slow, unreachable or
 hung store never holds up the event loop that serves requests (nor piles up
@@ -206,7 +208,7 @@ class Refresher:
         except Exception as err:
             return self._unresolvable(name, old, err, True)
         self._unresolved.pop(name, None)
-        if models.serves(name, target):
+        if models.serves(name, target) and not (retry_failed and models.missing(name)):
             self._failed.pop(name, None)  # the alias came back to what is serving
             return True, None
         failed = self._failed.get(name)
@@ -229,7 +231,8 @@ class Refresher:
             return True, RefreshResult(name, old, target.default, why)
         self._failed.pop(name, None)
         new = fresh.default.runtime.version
-        log.info("model %s: now serving version %s (was %s)", name, new, old)
+        rollout = fresh.rollout.describe()
+        log.info("model %s: now serving version %s (was %s); rollout: %s", name, new, old, rollout)
         return True, RefreshResult(name, old, new)
 
     def _unresolvable(

@@ -29,6 +29,8 @@ from service.serving.openapi import ERRORS, INFER_BODY, InferenceResponse
 from service.serving.protocol import HEADER, server_metadata
 from service.serving.protocol.response import VERSION_HEADER
 from service.serving.refresh import Refresher
+from service.serving.routing import KEY_HEADER
+from service.serving.shadow import shadow_body
 
 ADMIN_WAIT_S = 30.0  # an admin refresh waits this long for one already running
 MODEL = "/v2/models/{name}"
@@ -108,6 +110,7 @@ def build_app() -> FastAPI:
             raw,
             request.headers.get(HEADER),
             request.headers.get(REQUEST_ID_HEADER),
+            request.headers.get(KEY_HEADER),
         )
         return to_response(answer)
 
@@ -122,7 +125,8 @@ def build_app() -> FastAPI:
     @app.post("/v1/embeddings")
     async def embeddings(request: Request) -> Response:
         raw = await request.body()
-        answer = await embeddings_answer(getattr(request.app.state, "models", None), raw)
+        models = getattr(request.app.state, "models", None)
+        answer = await embeddings_answer(models, raw, request.headers.get(KEY_HEADER))
         return to_response(answer)
 
     @app.get(MODEL + "/drift")
@@ -135,6 +139,22 @@ def build_app() -> FastAPI:
         # the report sorts the window's rows: off the event loop
         body = await asyncio.to_thread(models.monitoring.report, name, runtime.version)
         return JSONResponse(body, headers={VERSION_HEADER: runtime.version})
+
+    @app.get(MODEL + "/shadow")
+    async def shadow(request: Request, name: str) -> Response:
+        models = _models(request)
+        entry = models.entry(name)  # 404 for a model not served here
+        registry = models.registry if models.shadowing.persist is not None else None
+        body = await asyncio.to_thread(  # the registry's documents: off the event loop
+            shadow_body,
+            models.shadowing,
+            registry,
+            name,
+            models.registry_settings.alias,
+            entry.default.runtime.version,
+            entry.rollout,
+        )
+        return JSONResponse(body)
 
     @app.get("/status")
     async def status(request: Request) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from export.registry import Artifact
+from export.registry import Artifact, Rollout
 from service.runtime import ModelRuntime
 from service.runtime.errors import ModelLoadError
 from service.runtime.settings import RuntimeSettings
@@ -23,6 +23,7 @@ from service.runtime.text.settings import TextSettings
 from service.serving.batcher import Batcher, BatchHook, BatchTracer, StatsHook
 from service.serving.monitoring import Monitoring
 from service.serving.settings import BatchSettings
+from service.serving.shadow import Session
 from service.serving.texts import infer_texts, infer_tokens, tokenize
 
 log = logging.getLogger("ferry.service")
@@ -57,13 +58,44 @@ class ServedModel:
 
 
 @dataclass(frozen=True)
+class Target:
+    """What the registry wants loaded for one model: the alias's version, all kept ones,
+    and the alias's rollout (its canary and shadow, loaded beside them)."""
+
+    default: str
+    versions: tuple[str, ...]
+    rollout: Rollout = field(default_factory=Rollout)
+
+
+@dataclass(frozen=True)
 class ModelEntry:
-    """One model: the version its alias names and every version kept loaded.
+    """One model: the version its alias names, every version kept loaded, and the
+    alias's rollout with its canary and shadow as loaded (None: off, or failed to load:
+    `problems` says why).
 
     Immutable and replaced as a whole, so a request sees the old set or the new."""
 
     default: ServedModel
     versions: dict[str, ServedModel] = field(default_factory=dict)
+    rollout: Rollout = field(default_factory=Rollout)
+    canary: ServedModel | None = None
+    shadow: ServedModel | None = None
+    session: Session | None = None  # the shadow's report session, when it serves
+    problems: dict[str, str] = field(default_factory=dict)
+    target: Target | None = None  # what it was loaded for
+
+    def describe_rollout(self) -> dict[str, object] | None:
+        """The rollout for `/status`: as the registry says, and what loaded."""
+        if self.rollout.empty:
+            return None
+        about: dict[str, object] = {**self.rollout.to_dict()}
+        if self.rollout.canary is not None:
+            about["canary_loaded"] = self.canary is not None
+        if self.rollout.shadow is not None:
+            about["shadow_loaded"] = self.shadow is not None
+        if self.problems:
+            about["problems"] = dict(self.problems)
+        return about
 
 
 def serve_version(

@@ -2,8 +2,10 @@
 
 The encoder mirrors the real one's interface and pooling: token embeddings
 (Gather) -> attention-masked mean over the sequence -> L2 normalisation; the
-classifier adds a linear + softmax head. Published like any artifact, with the
-tokenizer file in `manifest.files` and `preprocessing["tokenizer"]`.
+classifier adds a linear + softmax head. `projected` puts a square linear layer
+(a MatMul, which int8 quantisation rewrites) between the pooling and the norm.
+Published like any artifact, with the tokenizer file in `manifest.files` and
+`preprocessing["tokenizer"]`.
 """
 
 from __future__ import annotations
@@ -68,11 +70,15 @@ class TextWeights:
     table: np.ndarray  # [vocab, dim]
     head: np.ndarray | None = None  # [dim, classes]
     bias: np.ndarray | None = None
+    proj: np.ndarray | None = None  # [dim, dim], before the norm
 
 
-def weights(dim: int, classes: int, seed: int) -> TextWeights:
+def weights(dim: int, classes: int, seed: int, projected: bool = False) -> TextWeights:
     rng = np.random.default_rng(seed)
     table = rng.normal(size=(len(vocabulary()), dim)).astype(np.float32)
+    if projected:
+        proj = (rng.normal(size=(dim, dim)) / np.sqrt(dim)).astype(np.float32)
+        return TextWeights(table, proj=proj)
     if not classes:
         return TextWeights(table)
     head = rng.normal(size=(dim, classes)).astype(np.float32)
@@ -90,7 +96,8 @@ def text_graph(w: TextWeights) -> onnx.ModelProto:
         helper.make_node("ReduceSum", ["masked", "seq"], ["summed"], keepdims=0),
         helper.make_node("ReduceSum", ["mask", "seq"], ["count"], keepdims=1),
         helper.make_node("Max", ["count", "tiny"], ["count1"]),
-        helper.make_node("Div", ["summed", "count1"], ["mean"]),
+        helper.make_node("Div", ["summed", "count1"], ["pooled" if w.proj is not None else "mean"]),
+        *([helper.make_node("MatMul", ["pooled", "proj"], ["mean"])] if w.proj is not None else []),
         helper.make_node("ReduceL2", ["mean", "seq"], ["norm"], keepdims=1),
         helper.make_node("Max", ["norm", "tiny"], ["norm1"]),
         helper.make_node("Div", ["mean", "norm1"], ["embedding"]),
@@ -101,6 +108,8 @@ def text_graph(w: TextWeights) -> onnx.ModelProto:
         numpy_helper.from_array(np.array([1], dtype=np.int64), "seq"),
         numpy_helper.from_array(np.array(1e-9, dtype=np.float32), "tiny"),
     ]
+    if w.proj is not None:
+        init.append(numpy_helper.from_array(w.proj, "proj"))
     output = helper.make_tensor_value_info("embedding", TensorProto.FLOAT, ["batch", dim])
     if w.head is not None and w.bias is not None:
         nodes += [
@@ -127,6 +136,8 @@ def reference(ids: np.ndarray, mask: np.ndarray, w: TextWeights) -> np.ndarray:
     """What the graph computes, in numpy, for rows of token ids and their mask."""
     m = mask.astype(np.float32)[..., None]
     mean = (w.table[ids] * m).sum(axis=1) / np.maximum(m.sum(axis=1), 1e-9)
+    if w.proj is not None:
+        mean = mean @ w.proj
     emb = mean / np.maximum(np.linalg.norm(mean, axis=1, keepdims=True), 1e-9)
     if w.head is None or w.bias is None:
         return emb
@@ -157,10 +168,14 @@ def publish_text(
     promote: bool = True,
     variant: dict[str, object] | None = None,
     drift_texts: list[str] | None = None,
+    projected: bool = False,
 ) -> Artifact:
-    """Publish a tiny encoder (`classes=0`) or classifier with its tokenizer, like the exporter;
-    with `drift_texts`, reference statistics of them (and of the outputs) in the manifest."""
-    w = weights(DIM, classes, seed)
+    """Publish a tiny encoder (`classes=0`, `projected`: with a linear layer) or classifier
+    with its tokenizer, like the exporter; with `drift_texts`, reference statistics of them
+    (and of the outputs) in the manifest."""
+    if projected and classes:
+        raise ValueError("a projected encoder has no classes")
+    w = weights(DIM, classes, seed, projected)
     out = (
         TensorSpec("probabilities", "float32", (-1, classes))
         if classes

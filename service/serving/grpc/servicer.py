@@ -19,11 +19,13 @@ from service.serving.handlers import Answer
 from service.serving.models import ModelSet
 from service.serving.protocol import server_metadata
 from service.serving.protocol.response import VERSION_HEADER
+from service.serving.routing import KEY_HEADER
 from service.serving.tracing import Tracing
 
 Context: TypeAlias = Any  # grpc.aio.ServicerContext; grpc ships no type hints
 INFER = "grpc:ModelInfer"  # the endpoint label of ferry_request_seconds
 SPAN = "inference.GRPCInferenceService/ModelInfer"
+KEY = KEY_HEADER.lower()  # the canary key, as metadata
 
 
 class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
@@ -115,7 +117,12 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
                 body, binary = v2_body(request)
                 models = handlers.ready(self.models)
                 served, parsed, results = await handlers.v2_results(
-                    models, request.model_name, _v(request.model_version), body, binary
+                    models,
+                    request.model_name,
+                    _v(request.model_version),
+                    body,
+                    binary,
+                    _metadata(context, KEY),
                 )
         except TimeoutError as err:
             raise DeadlineExceeded(f"not answered within {limit:.3g} s") from err
@@ -134,6 +141,14 @@ class InferenceServicer(service_pb2_grpc.GRPCInferenceServiceServicer):
     def _observe(self, answer: Answer, started: float) -> None:
         if self.on_request is not None:
             self.on_request(INFER, answer, time.perf_counter() - started)
+
+
+def _metadata(context: Context, key: str) -> str | None:
+    """A text value of the call's metadata (gRPC keys are lower case)."""
+    for item in context.invocation_metadata() or ():
+        if item.key == key and _text(item.value):
+            return str(item.value)
+    return None
 
 
 def _v(version: str) -> str | None:

@@ -40,6 +40,10 @@ class Inbox(Generic[T]):
         self._items.append(item)
         return True
 
+    def __len__(self) -> int:
+        """Items (and controls) waiting now."""
+        return len(self._items)
+
     def control(self, stop: bool = False) -> Control:
         """Queue a control item (never refused) and wake the consumer."""
         control = Control(stop=stop)

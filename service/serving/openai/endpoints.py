@@ -10,16 +10,18 @@ from service.serving.openai.errors import BadParameter, NotEmbedding, openai_err
 from service.serving.openai.request import parse_embeddings
 from service.serving.openai.response import embeddings_body, model_entry
 from service.serving.protocol.response import JSON, VERSION_HEADER
+from service.serving.routing import request_key
 
 EMBEDDINGS = "/v1/embeddings"
 
 
-async def embeddings_answer(models: ModelSet | None, raw: bytes) -> Answer:
-    """`POST /v1/embeddings` from its raw body."""
+async def embeddings_answer(models: ModelSet | None, raw: bytes, key: str | None = None) -> Answer:
+    """`POST /v1/embeddings` from its raw body (and `X-Canary-Key`, if sent: a canary's
+    share is routed by it, as on every inference endpoint)."""
     try:
         served = ready(models)
         request = parse_embeddings(jsonio.loads(raw), served.batching.max_rows_per_request)
-        model = embedding_model(served, request.model)
+        model = embedding_model(served, request.model, request_key(key))
         width = model.runtime.signature.outputs[0].shape[-1]
         if request.dimensions is not None and request.dimensions != width:
             raise BadParameter(
@@ -28,6 +30,7 @@ async def embeddings_answer(models: ModelSet | None, raw: bytes) -> Answer:
                 "dimensions",
             )
         results, tokens = await model.infer_counted(request.texts)
+        served.mirror(model, request.texts, results)
     except Exception as err:  # one bad request must never take the server down
         return openai_error(err, EMBEDDINGS)
     vectors = results[model.runtime.signature.outputs[0].name]
@@ -54,14 +57,15 @@ def model_answer(models: ModelSet | None, name: str) -> Answer:
     return Answer(200, jsonio.dumps(model_entry(runtime)), {CONTENT_TYPE: JSON})
 
 
-def embedding_model(models: ModelSet, name: str) -> ServedModel:
-    """The served embedding model `name`, or a 404 naming those there are."""
+def embedding_model(models: ModelSet, name: str, key: str | None = None) -> ServedModel:
+    """The served embedding model `name` (its canary for the canary's share of keys),
+    or a 404 naming those there are."""
     known = [r.name for r in embedding_runtimes(models)]
     if name not in known:
         if name in models.errors:
             models.get(name)  # raises NotReady: a 503, not a 404
         raise NotEmbedding(f"model {name!r} is not an embedding model served here: {known}")
-    return models.get(name)
+    return models.route(name, None, key)
 
 
 def embedding_runtimes(models: ModelSet) -> list[ModelRuntime]:

@@ -1,0 +1,1 @@
+"""`ferry models shadow-report`: a shadow session's agreement as tables and a PNG."""

@@ -1,0 +1,187 @@
+"""The shadow thread: mirrored requests in, agreement summaries out, off the request path.
+
+The data plane hands each mirrored request to `offer` after the primary has
+answered; `offer` puts it in a bounded inbox and returns at once (a full inbox drops
+it and counts it). Every `poll_s` the thread takes what queued, runs it on the
+shadow versions (`compare`) and adds the comparison to each session's summary; a
+shadow that raises is counted as failed and logged once per session, and never
+reaches a caller. Every `report_s` the thread updates the gauges and writes each
+changed summary to the registry (`persist`), whose failures are logged, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from export.shadow import AgreementSummary, ShadowRecord
+from service.serving.monitoring.inbox import Inbox
+from service.serving.shadow.compare import compare
+from service.serving.shadow.gauges import ShadowGauges
+from service.serving.shadow.jobs import Job, Session
+from service.serving.shadow.settings import ShadowSettings
+
+log = logging.getLogger("ferry.service")
+Persist = Callable[[ShadowRecord], None]
+#: Sessions a process keeps summaries of (the oldest beyond it are forgotten).
+SESSIONS = 32
+#: Requests compared between two yields of the GIL: the thread's Python work holds the
+#: GIL, and a request waiting on the event loop would wait for all of a poll's at once.
+CHUNK = 256
+
+
+class ShadowWorker:
+    """Every session's summary, the inbox that feeds them and the thread that drains it."""
+
+    def __init__(
+        self,
+        settings: ShadowSettings | None = None,
+        replica: str = "local",
+        persist: Persist | None = None,
+        gauges: ShadowGauges | None = None,
+    ) -> None:
+        self.settings = settings or ShadowSettings()
+        self.replica = replica
+        self.persist = persist
+        self.gauges = gauges
+        self.summaries: dict[Session, AgreementSummary] = {}
+        self.dropped: Counter[Session] = Counter()
+        self.persist_error: str | None = None
+        self._inbox: Inbox[Job] = Inbox(self.settings.queue_requests)
+        self._changed: set[Session] = set()
+        self._failing: set[Session] = set()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # --- the request path --------------------------------------------------------
+    def offer(self, job: Job) -> None:
+        """Queue a mirrored request without waiting; a full inbox drops it (counted)."""
+        if self._thread is None:
+            self._start()
+        if not self._inbox.put(job):
+            with self._lock:
+                self.dropped[job.session] += 1
+                self._changed.add(job.session)
+
+    # --- readers -------------------------------------------------------------------
+    def record(self, session: Session) -> ShadowRecord:
+        """This process's summary of `session` now (empty before any request)."""
+        with self._lock:
+            summary = AgreementSummary().merge(self.summaries.get(session, AgreementSummary()))
+            summary.dropped = self.dropped[session]
+        return ShadowRecord(
+            session.model, session.alias, session.primary, session.shadow, session.session,
+            self.replica, summary,
+        )  # fmt: skip
+
+    def sessions(self, model: str) -> list[Session]:
+        """The sessions of `model` this process has seen, oldest first."""
+        with self._lock:
+            seen = list(dict.fromkeys([*self.summaries, *self.dropped]))
+        return [s for s in seen if s.model == model]
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            totals = Counter[str]()
+            for summary in self.summaries.values():
+                totals["compared"] += summary.requests
+                totals["failed"] += summary.failed
+            totals["dropped"] = sum(self.dropped.values())
+        return {
+            **{k: totals[k] for k in ("compared", "failed", "dropped")},
+            "queued": len(self._inbox),
+            "queue_limit": self.settings.queue_requests,
+            "replica": self.replica,
+            "persist_error": self.persist_error,
+        }
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every request queued before the call is compared, then publish
+        (gauges, registry); False if that took longer than `timeout` (tests, benches)."""
+        if self._thread is None:
+            return True
+        return self._inbox.control().done.wait(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread once what is queued is compared and published."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._inbox.control(stop=True)
+        thread.join(timeout)
+        self._thread = None
+
+    # --- the shadow thread ---------------------------------------------------------------
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ferry-shadow", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        next_report = time.monotonic() + self.settings.report_s
+        while True:
+            jobs, controls = self._inbox.take(self.settings.poll_s)
+            self._compare(jobs)
+            if controls or time.monotonic() >= next_report:
+                self._publish()
+                next_report = time.monotonic() + self.settings.report_s
+            for control in controls:
+                control.done.set()
+            if any(c.stop for c in controls):
+                return
+
+    def _compare(self, jobs: list[Job]) -> None:
+        by_session: dict[Session, list[Job]] = defaultdict(list)
+        for job in jobs:
+            by_session[job.session].append(job)
+        for session, group in by_session.items():
+            fresh = AgreementSummary()  # readers see whole polls: merged in under the lock
+            for start in range(0, len(group), CHUNK):
+                chunk = group[start : start + CHUNK]
+                try:
+                    compare(fresh, chunk, self.settings.max_rows)
+                except Exception as err:  # a broken shadow must never reach serving
+                    fresh.failed += len(chunk)
+                    if session not in self._failing:
+                        self._failing.add(session)
+                        log.error("%s: shadow %s failed; its requests are counted: %s",
+                                  session.model, session.shadow, err)  # fmt: skip
+                time.sleep(0)  # let the event loop in between chunks
+            self._add(session, fresh)
+
+    def _add(self, session: Session, fresh: AgreementSummary) -> None:
+        with self._lock:
+            summary = self.summaries.get(session)
+            self.summaries[session] = fresh if summary is None else summary.merge(fresh)
+            self._changed.add(session)
+            if summary is None:
+                for old in list(self.summaries)[:-SESSIONS]:  # bounded: the oldest go
+                    self.summaries.pop(old, None)
+                    self.dropped.pop(old, None)
+                    self._changed.discard(old)
+                    if self.gauges is not None:
+                        self.gauges.forget(old)
+
+    def _publish(self) -> None:
+        with self._lock:
+            changed, self._changed = self._changed, set()
+        for session in changed:
+            record = self.record(session)
+            if self.gauges is not None:
+                self.gauges.update(session, record.summary)
+            if self.persist is None:
+                continue
+            try:
+                self.persist(record)
+                self.persist_error = None
+            except Exception as err:  # an unreachable registry: the next report tries again
+                with self._lock:
+                    self._changed.add(session)
+                if self.persist_error is None:
+                    log.error("shadow summaries not written to the registry: %s", err)
+                self.persist_error = str(err)
