@@ -20,11 +20,12 @@ ARG ORT_PACKAGE=onnxruntime
 # Dependencies first, from pyproject.toml alone, so a code change reuses this layer.
 # The CA bundle arrives as a build secret where a TLS-inspecting proxy needs it; it is
 # never written into a layer.
-COPY pyproject.toml README.md ./
+# constraints.txt pins each package to the version the tests ran with.
+COPY pyproject.toml README.md constraints.txt ./
 RUN --mount=type=secret,id=ca,required=false \
     set -eu; if [ -f /run/secrets/ca ]; then export PIP_CERT=/run/secrets/ca; fi; \
     for p in export service ferry training loadtests; do mkdir -p "$p" && touch "$p/__init__.py"; done; \
-    pip install ".[serve]"; \
+    pip install -c constraints.txt ".[serve]"; \
     pip uninstall -y onnxruntime onnxruntime-gpu; \
     pip install "${ORT_PACKAGE}>=1.20"
 COPY export ./export

@@ -5,15 +5,22 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install serve test test-fast lint format container-check bench clean
+.PHONY: install lock serve test test-fast lint format container-check bench clean
 
-$(STAMP): pyproject.toml
+# constraints.txt pins every package to the tested version: pip then installs, never searches.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Re-pin constraints.txt to what the venv holds (after changing pyproject.toml's dependencies).
+lock: install
+	$(BIN)/pip install --quiet -e '.[dev]'
+	{ sed -n '1,/^$$/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | sed 's/+cpu$$//'; } > constraints.txt.tmp
+	mv constraints.txt.tmp constraints.txt
 
 ## Train and publish the default model if ./registry is empty, then serve on 127.0.0.1:3000.
 serve: install
