@@ -11,6 +11,7 @@ reference was computed on.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -34,21 +35,23 @@ class FeatureSpec:
     categories: tuple[str, ...] = ()
 
 
-class View:
+class View(ABC):
     """Turns one tensor (or a pair) of a batch into columns of scalar features."""
 
     kind: ClassVar[str] = ""
     source: Source
 
+    @abstractmethod
     def specs(self) -> list[FeatureSpec]:
-        raise NotImplementedError
+        """The features `values` returns, in its column order."""
 
+    @abstractmethod
     def values(self, arrays: Arrays) -> np.ndarray:
         """[rows, len(specs())] float64 for the batch `arrays` (inputs or outputs by name)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The view as the manifest stores it."""
 
 
 @dataclass(frozen=True)

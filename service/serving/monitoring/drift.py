@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 
@@ -20,7 +19,7 @@ from export.drift import DriftReport, Monitor
 from export.errors import ManifestError, NoDriftReference
 from export.manifest import Manifest
 from service.serving.monitoring.batches import Pair, joined
-from service.serving.monitoring.inbox import Inbox
+from service.serving.monitoring.inbox import Drainer
 from service.serving.monitoring.observe import Arrays, Observer
 from service.serving.monitoring.settings import DriftSettings
 
@@ -31,8 +30,10 @@ OnDrop = Callable[[str, str, int], None]
 Batch = tuple[Key, Arrays, Arrays]
 
 
-class DriftMonitors:
+class DriftMonitors(Drainer[Batch]):
     """Every watched version's monitor, the queue that feeds them and the thread that drains it."""
+
+    thread_name = "ferry-drift"
 
     def __init__(
         self,
@@ -41,16 +42,16 @@ class DriftMonitors:
         on_drop: OnDrop | None = None,
     ) -> None:
         self.settings = settings or DriftSettings()
+        s = self.settings
+        super().__init__(s.drift_queue_batches, s.drift_poll_s, s.drift_report_s)
         self.on_report = on_report
         self.on_drop = on_drop
         self.dropped: Counter[Key] = Counter()  # rows never watched: queue full or failed
         self._monitors: dict[Key, Monitor] = {}
         self._without: dict[Key, str] = {}  # versions served with no reference: why
-        self._inbox: Inbox[Batch] = Inbox(self.settings.drift_queue_batches)
         self._fresh: set[Key] = set()  # served rows since their last report
         self._lock = threading.Lock()
         self._drops = threading.Lock()
-        self._thread: threading.Thread | None = None
         self._failed: set[Key] = set()
 
     def watch(self, manifest: Manifest) -> Observer | None:
@@ -98,41 +99,9 @@ class DriftMonitors:
             about.update(monitor.describe())
         return about
 
-    def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until every batch queued before the call is in its window (tests, benches);
-        False if that took longer than `timeout`."""
-        if self._thread is None:
-            return True
-        return self._inbox.control().done.wait(timeout)
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop the thread once what is queued is in the windows."""
-        thread = self._thread
-        if thread is None:
-            return
-        self._inbox.control(stop=True)
-        thread.join(timeout)
-        self._thread = None
-
     # --- the monitoring thread ------------------------------------------------------
-    def _start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="ferry-drift", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        next_report = time.monotonic() + self.settings.drift_report_s
-        while True:
-            batches, controls = self._inbox.take(self.settings.drift_poll_s)
-            self._add(batches)
-            stop = any(c.stop for c in controls)
-            if time.monotonic() >= next_report or stop:
-                self._publish()
-                next_report = time.monotonic() + self.settings.drift_report_s
-            for control in controls:
-                control.done.set()
-            if stop:
-                return
+    def _consume(self, items: list[Batch]) -> None:
+        self._add(items)
 
     def _add(self, batches: list[Batch]) -> None:
         by_key: dict[Key, list[Pair]] = defaultdict(list)

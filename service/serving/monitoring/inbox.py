@@ -12,9 +12,11 @@ several threads put at once; it is there to bound memory, not to count exactly.
 from __future__ import annotations
 
 import threading
+import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -67,3 +69,66 @@ class Inbox(Generic[T]):
                 controls.append(item)
             else:
                 items.append(item)
+
+
+class Drainer(ABC, Generic[T]):
+    """The consumer side: one daemon thread, started on first use, that takes what the
+    inbox holds every `poll_s`, hands it to `_consume`, and calls `_publish` every
+    `report_s` and when stopped (and on every `flush` where `publish_on_flush`)."""
+
+    thread_name: ClassVar[str] = "ferry-drainer"
+    publish_on_flush: ClassVar[bool] = False
+
+    def __init__(self, limit: int, poll_s: float, report_s: float) -> None:
+        self._inbox: Inbox[T] = Inbox(limit)
+        self._poll_s = poll_s
+        self._report_s = report_s
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until everything queued before the call is consumed (tests, benches);
+        False if that took longer than `timeout`."""
+        if self._thread is None:
+            return True
+        return self._inbox.control().done.wait(timeout)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the thread once what is queued is consumed and published."""
+        with self._thread_lock:
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._inbox.control(stop=True)
+            thread.join(timeout)
+
+    def _start(self) -> None:
+        if self._thread is not None:  # the request path's usual case: no lock
+            return
+        with self._thread_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name=self.thread_name, daemon=True
+                )
+                self._thread.start()
+
+    def _run(self) -> None:
+        next_report = time.monotonic() + self._report_s
+        while True:
+            items, controls = self._inbox.take(self._poll_s)
+            self._consume(items)
+            stop = any(c.stop for c in controls)
+            flushed = self.publish_on_flush and bool(controls)
+            if stop or flushed or time.monotonic() >= next_report:
+                self._publish()
+                next_report = time.monotonic() + self._report_s
+            for control in controls:
+                control.done.set()
+            if stop:
+                return
+
+    @abstractmethod
+    def _consume(self, items: list[T]) -> None:
+        """Take in one poll's items, in the order they were put."""
+
+    def _publish(self) -> None:
+        """Report what was consumed since the last call (nothing by default)."""

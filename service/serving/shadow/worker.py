@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from export.shadow import AgreementSummary, ShadowRecord
-from service.serving.monitoring.inbox import Inbox
+from service.serving.monitoring.inbox import Drainer
 from service.serving.shadow.compare import compare
 from service.serving.shadow.gauges import ShadowGauges
 from service.serving.shadow.jobs import Job, Session
@@ -34,8 +34,11 @@ SESSIONS = 32
 CHUNK = 256
 
 
-class ShadowWorker:
+class ShadowWorker(Drainer[Job]):
     """Every session's summary, the inbox that feeds them and the thread that drains it."""
+
+    thread_name = "ferry-shadow"
+    publish_on_flush = True
 
     def __init__(
         self,
@@ -45,23 +48,22 @@ class ShadowWorker:
         gauges: ShadowGauges | None = None,
     ) -> None:
         self.settings = settings or ShadowSettings()
+        s = self.settings
+        super().__init__(s.queue_requests, s.poll_s, s.report_s)
         self.replica = replica
         self.persist = persist
         self.gauges = gauges
         self.summaries: dict[Session, AgreementSummary] = {}
         self.dropped: Counter[Session] = Counter()
         self.persist_error: str | None = None
-        self._inbox: Inbox[Job] = Inbox(self.settings.queue_requests)
         self._changed: set[Session] = set()
         self._failing: set[Session] = set()
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
 
     # --- the request path --------------------------------------------------------
     def offer(self, job: Job) -> None:
         """Queue a mirrored request without waiting; a full inbox drops it (counted)."""
-        if self._thread is None:
-            self._start()
+        self._start()
         if not self._inbox.put(job):
             with self._lock:
                 self.dropped[job.session] += 1
@@ -102,38 +104,11 @@ class ShadowWorker:
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every request queued before the call is compared, then publish
         (gauges, registry); False if that took longer than `timeout` (tests, benches)."""
-        if self._thread is None:
-            return True
-        return self._inbox.control().done.wait(timeout)
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Stop the thread once what is queued is compared and published."""
-        thread = self._thread
-        if thread is None:
-            return
-        self._inbox.control(stop=True)
-        thread.join(timeout)
-        self._thread = None
+        return super().flush(timeout)
 
     # --- the shadow thread ---------------------------------------------------------------
-    def _start(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ferry-shadow", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        next_report = time.monotonic() + self.settings.report_s
-        while True:
-            jobs, controls = self._inbox.take(self.settings.poll_s)
-            self._compare(jobs)
-            if controls or time.monotonic() >= next_report:
-                self._publish()
-                next_report = time.monotonic() + self.settings.report_s
-            for control in controls:
-                control.done.set()
-            if any(c.stop for c in controls):
-                return
+    def _consume(self, items: list[Job]) -> None:
+        self._compare(items)
 
     def _compare(self, jobs: list[Job]) -> None:
         by_session: dict[Session, list[Job]] = defaultdict(list)
