@@ -55,6 +55,9 @@ _KEY = KEY_HEADER.lower().encode()
 CLIENT_GONE = 499  # recorded (never sent) for a request whose client left first
 TIMEOUT_HEADER = "X-Request-Timeout-Ms"
 _TIMEOUT_HEADER = TIMEOUT_HEADER.lower().encode()
+#: A request still unanswered after this long starts watching for its client leaving
+#: (a task per request would cost every fast request more than its model does).
+WATCH_AFTER_S = 0.02
 _CLOSE = {"connection": "close"}  # a refused body is not read, so the connection cannot be reused
 
 
@@ -139,36 +142,47 @@ class InferenceFront:
     async def _within(
         self, route: Route, scope: Scope, receive: Receive, limit_s: float
     ) -> Answer | None:
+        # One timer serves both limits: it first ends at the body's arrival limit (when
+        # that comes before the deadline), then moves to the deadline once the body is in.
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        deadline, body_by = now + limit_s, now + self.body_timeout_s
         gone: list[bool] = []
-        watcher: asyncio.Task[None] | None = None
+        reading = True
+        watch: asyncio.TimerHandle | None = None
+        watcher: list[asyncio.Task[None]] = []
         try:
-            async with asyncio.timeout(limit_s) as limit:
-                try:
-                    async with asyncio.timeout(self.body_timeout_s):
-                        raw = await _read_body(receive, self.max_body_bytes)
-                except TimeoutError:
-                    slow = BodyTimeout(
-                        f"request body: not received within {self.body_timeout_s:g} s "
-                        "(FERRY_BODY_TIMEOUT_S)"
-                    )
-                    return _closing(handlers.error_answer(slow, route[0]))
-                except TooLarge as err:
-                    return _closing(handlers.error_answer(err, route[0]))
-                watcher = asyncio.get_running_loop().create_task(_watch(receive, limit, gone))
+            async with asyncio.timeout_at(min(deadline, body_by)) as limit:
+                raw = await _read_body(receive, self.max_body_bytes)
+                reading = False
+                if body_by < deadline:
+                    limit.reschedule(deadline)
+                # most answers are ready before the watch starts: no task for them
+                watch = loop.call_later(WATCH_AFTER_S, _start_watch, receive, limit, gone, watcher)
                 tracing: Tracing | None = getattr(self.state, "tracing", None)
                 if tracing is None:
                     return await self._answer(route, scope, raw)
                 return await self._traced(tracing, route, scope, raw)
         except ClientGone:
             return None
+        except TooLarge as err:
+            return _closing(handlers.error_answer(err, route[0]))
         except TimeoutError:
+            if reading and body_by < deadline:
+                slow = BodyTimeout(
+                    f"request body: not received within {self.body_timeout_s:g} s "
+                    "(FERRY_BODY_TIMEOUT_S)"
+                )
+                return _closing(handlers.error_answer(slow, route[0]))
             if gone:
                 return None
             late = DeadlineExceeded(f"not answered within {limit_s:g} s")
             return handlers.error_answer(late, route[0])
         finally:
-            if watcher is not None:
-                watcher.cancel()
+            if watch is not None:
+                watch.cancel()
+            for task in watcher:
+                task.cancel()
 
     async def _traced(self, tracing: Tracing, route: Route, scope: Scope, raw: bytes) -> Answer:
         carrier = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -204,6 +218,12 @@ def match(scope: Scope) -> Route | None:
     if len(parts) == 3 and parts[1] == "versions" and parts[0] and parts[2]:
         return INFER, parts[0], parts[2]
     return None
+
+
+def _start_watch(
+    receive: Receive, limit: asyncio.Timeout, gone: list[bool], started: list[asyncio.Task[None]]
+) -> None:
+    started.append(asyncio.get_running_loop().create_task(_watch(receive, limit, gone)))
 
 
 async def _watch(receive: Receive, limit: asyncio.Timeout, gone: list[bool]) -> None:
