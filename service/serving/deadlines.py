@@ -24,13 +24,10 @@ def current() -> float | None:
 
 
 @asynccontextmanager
-async def within(seconds: float | None, what: str) -> AsyncIterator[None]:
+async def within(seconds: float, what: str) -> AsyncIterator[None]:
     """Run the block under a deadline `seconds` from now, or the outer one if that is
     earlier; past it the block is cancelled and `DeadlineExceeded` raised."""
     outer = _DEADLINE.get()
-    if seconds is None:
-        yield  # the outer deadline (if any) is the one that counts
-        return
     when = asyncio.get_running_loop().time() + seconds
     if outer is not None and outer <= when:
         yield
