@@ -5,6 +5,7 @@ histograms of the drifted features."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -26,8 +27,11 @@ def drift(
         Path | None, typer.Option(help="CSV or Parquet file, or a folder of them.")
     ] = None,
     log: Annotated[
-        Path | None,
-        typer.Option(help="Instead of --data: the prediction log folder (the version's files)."),
+        str | None,
+        typer.Option(
+            help="Instead of --data: the prediction log, a folder or s3://... (the version's "
+            "files)."
+        ),
     ] = None,
     registry: RegistryOption = DEFAULT_REGISTRY,
     threshold: Annotated[
@@ -54,14 +58,16 @@ def drift(
     artifact = Registry(registry).get(model)
     manifest = artifact.manifest
     reference = reference_of(manifest)
-    if log is not None:
-        source, label = logged(log, manifest.name, manifest.version), "the prediction log"
-    else:
-        assert data is not None
-        source, label = data, data.name
     settings = RuntimeSettings(providers=["CPUExecutionProvider"])
     runtime = ModelRuntime.load(artifact, settings, warm_up=False)
-    observed = observe_file(runtime, reference, source, text_col)
+    with tempfile.TemporaryDirectory(prefix="ferry-log-") as scratch:
+        if log is not None:
+            source = logged(log, manifest.name, manifest.version, Path(scratch))
+            label = "the prediction log"
+        else:
+            assert data is not None
+            source, label = data, data.name
+        observed = observe_file(runtime, reference, source, text_col)
     report = compare(reference, observed.features, threshold=threshold)
     if as_json:
         about = {"model": manifest.name, "version": manifest.version}
@@ -72,12 +78,16 @@ def drift(
         _plots(reference, report, plots, label)
 
 
-def logged(log: Path, model: str, version: str) -> Path:
-    """The version's folder in the prediction log, or an error naming what the log holds."""
-    folder = log / model / version
+def logged(log: str, model: str, version: str, scratch: Path) -> Path:
+    """The version's folder of the prediction log (fetched into `scratch` from an object
+    store), or an error naming what the log holds."""
+    from export.logfiles import local_copy
+
+    files = local_copy(log, model, scratch)
+    folder = files / version
     if folder.is_dir():
         return folder
-    found = sorted(p.name for p in (log / model).iterdir()) if (log / model).is_dir() else []
+    found = sorted(p.name for p in files.iterdir()) if files.is_dir() else []
     held = f"versions {', '.join(found)}" if found else "nothing"
     raise typer.BadParameter(
         f"{log} holds no requests of {model}:{version} (for {model}: {held})", param_hint="--log"

@@ -34,8 +34,11 @@ def retrain(
         typer.Option(help="A CSV/Parquet drop, or a folder of them (all, in name order)."),
     ] = None,
     from_log: Annotated[
-        Path | None,
-        typer.Option(help="Instead of --data: the prediction log folder, joined with --labels."),
+        str | None,
+        typer.Option(
+            help="Instead of --data: the prediction log (a folder or s3://...), joined with "
+            "--labels."
+        ),
     ] = None,
     labels: Annotated[
         Path | None,
@@ -105,7 +108,8 @@ def retrain(
     from training.retrain.schedule import parse_duration
 
     _check_sources(data, from_log, labels)
-    given = {"--data": data, "--from-log": from_log, "--labels": labels}
+    log_folder = None if from_log is None or "://" in from_log else Path(from_log)
+    given = {"--data": data, "--from-log": log_folder, "--labels": labels}
     for flag, path in {**given, "--holdout": holdout, "--base": base}.items():
         if path is not None:
             existing(path, flag)
@@ -151,7 +155,7 @@ def retrain(
         raise typer.Exit(1)
 
 
-def _check_sources(data: Path | None, from_log: Path | None, labels: Path | None) -> None:
+def _check_sources(data: Path | None, from_log: str | None, labels: Path | None) -> None:
     if (data is None) == (from_log is None):
         raise typer.BadParameter("give --data or --from-log (one of them)", param_hint="--data")
     if (from_log is None) != (labels is None):
@@ -163,7 +167,7 @@ def _drops(
     registry: Registry,
     model: str,
     data: Path | None,
-    from_log: Path | None,
+    from_log: str | None,
     labels: Path | None,
     recipe: str | None,
     target: str | None,

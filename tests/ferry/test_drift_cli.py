@@ -105,11 +105,17 @@ def test_a_version_without_reference_statistics_is_refused(
     assert code == 1 and "missing.csv" in output
 
 
-def test_the_prediction_log_is_read_per_version(registry: Registry, tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["folder", "s3"])
+def test_the_prediction_log_is_read_per_version(
+    registry: Registry, tmp_path: Path, where: str, request: pytest.FixtureRequest
+) -> None:
     from service.serving.monitoring import PredictionLogSettings
     from service.serving.monitoring.predlog.log import PredictionLog
 
-    log = PredictionLog(PredictionLogSettings(prediction_log_dir=tmp_path / "log"))
+    location = str(tmp_path / "log")
+    if where == "s3":
+        location = request.getfixturevalue("s3_server").url()
+    log = PredictionLog(PredictionLogSettings(prediction_log_dir=location))
     values = rows(600, 4).astype(np.float32)
     values[:, 0] += 1.0  # +1 sigma of f0
     features = ("f0", "f1", "f2", "f3")
@@ -118,7 +124,7 @@ def test_the_prediction_log_is_read_per_version(registry: Registry, tmp_path: Pa
         log.offer(f"r{i}", "tab", "1", {"features": batch}, {"probabilities": batch[:, :2]},
                   features)  # fmt: skip
     log.close()
-    code, output = drift(registry, "tab", "--log", str(tmp_path / "log"), "--plots",
+    code, output = drift(registry, "tab", "--log", location, "--plots",
                          str(tmp_path / "p"))  # fmt: skip
     assert code == 0, output
     assert "drift of the prediction log against tab:1" in output

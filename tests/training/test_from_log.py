@@ -16,9 +16,12 @@ from training.retrain.fromlog import drop_from_log
 FEATURES = ["a", "b"]
 
 
-@pytest.fixture
-def log(tmp_path: Path) -> Path:
-    folder = tmp_path / "log"
+@pytest.fixture(params=["folder", "s3"])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> str | Path:
+    """The same log in a folder and on an object store (a real S3 endpoint)."""
+    folder: str | Path = tmp_path / "log"
+    if request.param == "s3":
+        folder = request.getfixturevalue("s3_server").url()
     writer = PredictionLog(PredictionLogSettings(prediction_log_dir=folder))
     for i in range(4):  # requests of one row, then one of three rows
         x = np.array([[i, 10 * i]], dtype=np.float32)
@@ -29,7 +32,7 @@ def log(tmp_path: Path) -> Path:
     return folder
 
 
-def test_labelled_rows_become_a_drop_in_request_order(log: Path, tmp_path: Path) -> None:
+def test_labelled_rows_become_a_drop_in_request_order(log: str | Path, tmp_path: Path) -> None:
     labels = pd.DataFrame({"request_id": ["one-2", "one-0", "nobody"], "target": ["x", "y", "z"]})
     labels.to_csv(tmp_path / "labels.csv", index=False)
     path, summary = drop_from_log(log, "m", tmp_path / "labels.csv", "target", FEATURES, tmp_path)
@@ -43,7 +46,7 @@ def test_labelled_rows_become_a_drop_in_request_order(log: Path, tmp_path: Path)
     assert again == path  # the same join, the same bytes: an unchanged drop
 
 
-def test_requests_of_several_rows_need_a_row_column(log: Path, tmp_path: Path) -> None:
+def test_requests_of_several_rows_need_a_row_column(log: str | Path, tmp_path: Path) -> None:
     pd.DataFrame({"request_id": ["three"], "target": ["x"]}).to_csv(tmp_path / "l.csv", index=False)
     with pytest.raises(DataError, match="request 'three' has 3 rows; add a 'row' column"):
         drop_from_log(log, "m", tmp_path / "l.csv", "target", FEATURES, tmp_path)
@@ -55,7 +58,7 @@ def test_requests_of_several_rows_need_a_row_column(log: Path, tmp_path: Path) -
     }  # fmt: skip
 
 
-def test_missing_columns_and_logs_are_named(log: Path, tmp_path: Path) -> None:
+def test_missing_columns_and_logs_are_named(log: str | Path, tmp_path: Path) -> None:
     pd.DataFrame({"id": ["one-0"], "target": ["x"]}).to_csv(tmp_path / "l.csv", index=False)
     with pytest.raises(DataError, match="no column 'request_id'"):
         drop_from_log(log, "m", tmp_path / "l.csv", "target", FEATURES, tmp_path)

@@ -1,4 +1,6 @@
-"""`ferry retrain --from-log DIR --labels FILE`: served rows joined with their labels, as a drop.
+"""`ferry retrain --from-log LOG --labels FILE`: served rows joined with their labels, as a drop.
+
+LOG is where the service wrote the log: a folder or an object-store URL (`s3://...`).
 
 The prediction log holds a tabular model's feature columns with `request_id` and
 `row` (the row's index in its request); a labels file holds `request_id`, the
@@ -10,10 +12,12 @@ and labels make the same bytes and an unchanged join is skipped like any drop.
 from __future__ import annotations
 
 import hashlib
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 
+from export.logfiles import is_log_file, local_copy
 from training.data import read_frame
 from training.errors import DataError
 
@@ -21,10 +25,10 @@ REQUEST_ID, ROW = "request_id", "row"
 
 
 def drop_from_log(
-    log: Path, model: str, labels: Path, target: str, features: list[str], out: Path
+    log: str | Path, model: str, labels: Path, target: str, features: list[str], out: Path
 ) -> tuple[Path, str]:
     """Write the joined drop into the folder `out`; returns its path and a one-line summary."""
-    served = read_log(Path(log), model)
+    served = read_log(log, model)
     missing = [f for f in features if f not in served.columns]
     if missing:
         raise DataError(
@@ -53,16 +57,18 @@ def drop_from_log(
     return path, summary
 
 
-def read_log(log: Path, model: str) -> pd.DataFrame:
+def read_log(log: str | Path, model: str) -> pd.DataFrame:
     """Every whole log file of `model`, all versions (files being written are hidden)."""
-    folder = log / model
-    files = sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith("."))
-    if not files:
-        raise DataError(f"{folder}: no prediction log files (*.parquet) for model {model!r}")
-    try:
-        frame = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
-    except (OSError, ValueError) as err:
-        raise DataError(f"{folder}: cannot read the prediction log: {err}") from err
+    where = f"{str(log).rstrip('/')}/{model}"
+    with tempfile.TemporaryDirectory(prefix="ferry-log-") as scratch:
+        folder = local_copy(log, model, Path(scratch))
+        files = sorted(p for p in folder.rglob("*") if is_log_file(p.name))
+        if not files:
+            raise DataError(f"{where}: no prediction log files (*.parquet) for model {model!r}")
+        try:
+            frame = pd.concat([pd.read_parquet(p) for p in files], ignore_index=True)
+        except (OSError, ValueError) as err:
+            raise DataError(f"{where}: cannot read the prediction log: {err}") from err
     frame[REQUEST_ID] = frame[REQUEST_ID].astype(str)
     return frame.drop_duplicates([REQUEST_ID, ROW], keep="last")
 

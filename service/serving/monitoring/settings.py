@@ -40,7 +40,8 @@ class PredictionLogSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
 
-    prediction_log_dir: Path | None = None
+    # a folder, file://PATH or an object-store URL (s3://bucket/prefix), as a registry's
+    prediction_log_dir: str | Path | None = None
     # Share of requests logged (each with all its rows).
     prediction_log_sample: float = Field(default=1.0, gt=0, le=1)
     # Requests waiting for the writer; beyond it they are dropped and counted.

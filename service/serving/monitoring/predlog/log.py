@@ -47,7 +47,15 @@ class PredictionLog:
         if settings.prediction_log_dir is None:
             raise ValueError("the prediction log needs FERRY_PREDICTION_LOG_DIR")
         self.settings = settings
-        self.folder = settings.prediction_log_dir
+        self.folder = str(settings.prediction_log_dir)
+        # made here, so a location that cannot be used (a scheme without its package)
+        # stops the start with one clear error instead of a writer thread that never writes
+        self._files = LogFiles(
+            settings.prediction_log_dir,
+            settings.prediction_log_file_rows,
+            settings.prediction_log_file_s,
+            settings.prediction_log_max_bytes,
+        )
         self.on_count = on_count
         self.counts: Counter[str] = Counter()
         self.last_error = ""
@@ -96,18 +104,13 @@ class PredictionLog:
             "records": dict(self.counts),
             "in_open_files": self.open_records,
             "last_error": self.last_error,
+            "waiting_for_store": self._files.unsent,
         }
 
     # --- the writer thread ------------------------------------------------------------
     def _run(self) -> None:
         _warm()
-        s = self.settings
-        files = LogFiles(
-            self.folder,
-            s.prediction_log_file_rows,
-            s.prediction_log_file_s,
-            s.prediction_log_max_bytes,
-        )
+        files = self._files
         buffers: dict[tuple[str, str], list[Record]] = defaultdict(list)
         first_at: dict[tuple[str, str], float] = {}
         rows: dict[tuple[str, str], int] = defaultdict(int)
@@ -125,6 +128,8 @@ class PredictionLog:
                     first_at.pop(key)
                     rows.pop(key)
             self._closing(files.close if ending else files.rotate)
+            if files.unsent:
+                self._complain(f"cannot store the prediction log: {files.unsent}")
             self.open_records = files.open_records()
             for control in controls:
                 control.done.set()
