@@ -28,18 +28,16 @@ def is_log_file(name: str) -> bool:
 def local_copy(location: str | Path, model: str, into: Path) -> Path:
     """A local folder of `model`'s whole log files (`<version>/<name>.parquet`): the log's
     own folder for a local location, else `into/<model>` holding a copy of the store's
-    files (a file already there with the same size is not fetched again)."""
+    files."""
     storage = open_storage(location)
     if storage.local_root is not None:
         return storage.local_root / model
     target = into / model
     for version in storage.listing(model).dirs:
-        for name, entry in storage.entries(f"{model}/{version}").items():
+        for name in storage.entries(f"{model}/{version}"):
             if not is_log_file(name):
                 continue
             path = target / version / name
-            if path.is_file() and path.stat().st_size == entry.size:
-                continue
             path.parent.mkdir(parents=True, exist_ok=True)
             storage.get_file(file_key(model, version, name), path)
     return target

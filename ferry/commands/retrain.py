@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ferry.errors import EXIT_LOCKED, existing
-from ferry.options import DEFAULT_REGISTRY, RegistryOption
+from ferry.options import DEFAULT_REGISTRY, RegistryOption, local_folder
 
 if TYPE_CHECKING:
     from export.registry import Registry
@@ -108,7 +108,7 @@ def retrain(
     from training.retrain.schedule import parse_duration
 
     _check_sources(data, from_log, labels)
-    log_folder = None if from_log is None or "://" in from_log else Path(from_log)
+    log_folder = local_folder(from_log) if from_log is not None else None  # URLs: read later
     given = {"--data": data, "--from-log": log_folder, "--labels": labels}
     for flag, path in {**given, "--holdout": holdout, "--base": base}.items():
         if path is not None:

@@ -156,9 +156,9 @@ class LogFiles:
             raise LostRecords(f"{current.final}: {err}", current.records) from err
         if self.store is None:
             return current.records
-        staged = _Staged(current.final, _key(current.final), current.records)
-        self._staged.append(staged)
-        return self._send()
+        # sent by `rotate` or `close`, once for all the files they close
+        self._staged.append(_Staged(current.final, _key(current.final), current.records))
+        return 0
 
     def _send(self) -> int:
         """Store the staged files in order; the records of those stored. The first one the
