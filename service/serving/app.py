@@ -72,7 +72,10 @@ class Ferry:
         )
         self.refresh_settings = RefreshSettings()
         self.refresher = Refresher(
-            self.models, self._refreshed, self.refresh_settings.registry_timeout_s
+            self.models,
+            self._refreshed,
+            self.refresh_settings.registry_timeout_s,
+            settle=self.refresh_settings.gc_freeze,
         )
         self._poller: asyncio.Task[None] | None = None
         self._publisher: asyncio.Task[None] | None = None

@@ -39,7 +39,7 @@ from service.serving.monitoring import Monitoring
 from service.serving.routing import takes_canary
 from service.serving.served import ModelEntry, ServedModel, Target, serve_version
 from service.serving.settings import BatchSettings, RegistrySettings
-from service.serving.shadow import Job, Session, ShadowGauges, ShadowSettings, ShadowWorker
+from service.serving.shadow import Route, Session, ShadowGauges, ShadowSettings, ShadowWorker
 
 __all__ = ["ModelEntry", "ModelSet", "ServedModel", "Target"]
 
@@ -94,7 +94,6 @@ class ModelSet:
         self.on_stats = on_stats  # metrics of every batch (service.serving.metrics)
         self.tracer = tracer  # spans of every batch, when tracing (service.serving.tracing)
         self.monitoring = monitoring  # drift and the prediction log; None: neither
-        self.registry = Registry(self.registry_settings.registry)
         settings = self.registry_settings
         self.registry = Registry(settings.registry, cache_dir=settings.cache_dir)
         self.store = StoreHealth(self.registry.url)
@@ -211,12 +210,17 @@ class ModelSet:
         rollout = target.rollout
         canary = versions.get(rollout.canary) if rollout.canary else None
         shadow = versions.get(rollout.shadow) if rollout.shadow else None
-        session = None
+        default = versions[target.default]
+        session, route = None, None
         if shadow is not None:
             alias = self.registry_settings.alias
             session = Session(name, alias, target.default, shadow.runtime.version, rollout.session)
-        default = versions[target.default]
-        return ModelEntry(default, versions, rollout, canary, shadow, session, problems, target)
+            route = self.shadowing.open_route(
+                Route(session, default.runtime, shadow.runtime, shadow.buckets)
+            )
+        return ModelEntry(
+            default, versions, rollout, canary, shadow, session, route, problems, target
+        )
 
     def load_version(self, name: str, version: str) -> ServedModel:
         artifact = self.registry.get(f"{name}:{version}", verify=False)  # the runtime verifies
@@ -252,6 +256,8 @@ class ModelSet:
         """Close the batchers of versions `fresh` dropped once their batches finish."""
         if old is None:
             return
+        if old.route is not None:
+            self.shadowing.close_route(old.route)
         for version, served in old.versions.items():
             if fresh.versions.get(version) is not served:
                 if self.monitoring is not None:
@@ -282,15 +288,13 @@ class ModelSet:
         """Hand an answered request to the shadow, if the alias's version answered it and
         it falls in the shadow's fraction; queues only (texts for a text model)."""
         entry = self.entries.get(served.runtime.name)
-        if entry is None or entry.session is None or entry.default is not served:
+        if entry is None or entry.route is None or entry.default is not served:
             return
         fraction = entry.rollout.fraction
         if fraction < 1.0 and random.random() >= fraction:
             return
-        shadow = entry.shadow
-        assert shadow is not None  # a session exists only with a loaded shadow
-        job = Job(entry.session, served.runtime, shadow.runtime, shadow.buckets, inputs, outputs)
-        self.shadowing.offer(job)
+        self.shadowing.offer(entry.route, tuple(inputs) if isinstance(inputs, list) else inputs,
+                             outputs)  # fmt: skip
 
     def entry(self, name: str | None) -> ModelEntry:
         """The entry of model `name` (None: the only one served), or why there is none."""

@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 from export.errors import ExportError, StorageError
 from export.registry import AliasState
 from service.runtime.errors import ServiceError
+from service.serving import heap
 from service.serving.models import ModelSet
 
 log = logging.getLogger("ferry.service")
@@ -68,11 +69,16 @@ class Refresher:
     """Brings a `ModelSet` in line with the registry, one refresh at a time."""
 
     def __init__(
-        self, models: ModelSet, on_result: Hook | None = None, registry_timeout_s: float = 30.0
+        self,
+        models: ModelSet,
+        on_result: Hook | None = None,
+        registry_timeout_s: float = 30.0,
+        settle: bool = False,
     ) -> None:
         self.models = models
         self.on_result = on_result
         self.registry_timeout_s = registry_timeout_s
+        self.settle = settle  # after a change, freeze what is held (`service.serving.heap`)
         self.last_refresh: float | None = None
         # model -> (version that failed, why); polls do not retry that version
         self._failed: dict[str, tuple[str, str]] = {}
@@ -98,7 +104,10 @@ class Refresher:
             raise RefreshBusy(f"a refresh has been running for {since:.0f} s; try later") from err
         try:
             self._started = time.time()
-            return await self._refresh_all(retry_failed)
+            results = await self._refresh_all(retry_failed)
+            if self.settle and any(r.error is None for r in results):  # something loaded
+                log.debug("heap settled in %.3f s", heap.settle())
+            return results
         finally:
             self._started = None
             self._lock.release()

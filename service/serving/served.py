@@ -81,6 +81,7 @@ class ModelEntry:
     canary: ServedModel | None = None
     shadow: ServedModel | None = None
     session: Session | None = None  # the shadow's report session, when it serves
+    route: int | None = None  # the shadow's route (`ShadowWorker.open_route`), when it serves
     problems: dict[str, str] = field(default_factory=dict)
     target: Target | None = None  # what it was loaded for
 

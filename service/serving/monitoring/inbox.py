@@ -42,6 +42,10 @@ class Inbox(Generic[T]):
         self._items.append(item)
         return True
 
+    def put_always(self, item: T) -> None:
+        """Queue `item` even when the inbox is full (what frees its consumer's resources)."""
+        self._items.append(item)
+
     def __len__(self) -> int:
         """Items (and controls) waiting now."""
         return len(self._items)

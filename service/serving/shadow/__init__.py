@@ -11,8 +11,17 @@ from __future__ import annotations
 
 from service.serving.shadow.endpoint import shadow_body
 from service.serving.shadow.gauges import ShadowGauges
-from service.serving.shadow.jobs import Job, Session
+from service.serving.shadow.jobs import Closed, Job, Route, Session
 from service.serving.shadow.settings import ShadowSettings
 from service.serving.shadow.worker import ShadowWorker
 
-__all__ = ["Job", "Session", "ShadowGauges", "ShadowSettings", "ShadowWorker", "shadow_body"]
+__all__ = [
+    "Closed",
+    "Job",
+    "Route",
+    "Session",
+    "ShadowGauges",
+    "ShadowSettings",
+    "ShadowWorker",
+    "shadow_body",
+]

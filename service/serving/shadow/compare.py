@@ -16,41 +16,40 @@ import numpy as np
 from export.shadow import AgreementSummary
 from service.runtime import ModelRuntime
 from service.runtime.text import TEXT_INPUT
-from service.serving.shadow.jobs import Arrays, Job
+from service.serving.shadow.jobs import Arrays, Job, Route
 
 
-def compare(summary: AgreementSummary, jobs: list[Job], max_rows: int) -> None:
-    """Run `jobs` (one session's) on their shadow and add them to `summary`; raises
+def compare(summary: AgreementSummary, route: Route, jobs: list[Job], max_rows: int) -> None:
+    """Run `jobs` (the route's) on its shadow and add them to `summary`; raises
     whatever the shadow raises, having added nothing."""
-    first = jobs[0]
-    name = first.primary.signature.outputs[0].name
+    name = route.primary.signature.outputs[0].name
     pieces = []
-    if first.primary.text is not None:
-        texts = [text for job in jobs for text in _texts(job.inputs)]
-        primary = np.concatenate([job.outputs[name] for job in jobs])
+    if route.primary.text is not None:
+        texts = [text for _, inputs, _ in jobs for text in _texts(inputs)]
+        primary = np.concatenate([outputs[name] for _, _, outputs in jobs])
         pieces.append(
-            (primary, _output(run_texts(first.shadow, first.buckets, texts, max_rows), name))
+            (primary, _output(run_texts(route.shadow, route.buckets, texts, max_rows), name))
         )
     else:
-        for inputs, outputs in joined(jobs, name):
-            pieces.append((outputs, _output(run_rows(first.shadow, inputs, max_rows), name)))
+        for inputs, outputs in joined(route, jobs, name):
+            pieces.append((outputs, _output(run_rows(route.shadow, inputs, max_rows), name)))
     for primary, shadow in pieces:  # all checked before any is added
         if len(primary) != len(shadow) or primary.size != shadow.size:
             raise ValueError(f"outputs of shapes {primary.shape} and {shadow.shape}")
     for primary, shadow in pieces:
-        summary.add(primary, shadow, 0, _labels(first.primary, first.shadow, name, primary, shadow))
+        summary.add(primary, shadow, 0, _labels(route.primary, route.shadow, name, primary, shadow))
     summary.requests += len(jobs)
 
 
-def joined(jobs: list[Job], name: str) -> list[tuple[Arrays, np.ndarray]]:
+def joined(route: Route, jobs: list[Job], name: str) -> list[tuple[Arrays, np.ndarray]]:
     """The jobs' inputs stacked, and the primary's output `name` beside them, one pair per
     shape of the inputs' rows (the requests of one session share their dtypes)."""
     groups: dict[tuple[object, ...], list[tuple[Arrays, np.ndarray]]] = defaultdict(list)
-    fixed = all(-1 not in spec.shape[1:] for spec in jobs[0].primary.signature.inputs)
-    for job in jobs:
-        inputs = cast(Arrays, job.inputs)
+    fixed = all(-1 not in spec.shape[1:] for spec in route.primary.signature.inputs)
+    for _, given, outputs in jobs:
+        inputs = cast(Arrays, given)
         shapes = () if fixed else tuple(a.shape[1:] for a in inputs.values())
-        groups[shapes].append((inputs, job.outputs[name]))
+        groups[shapes].append((inputs, outputs[name]))
     return [
         (
             {k: np.concatenate([inputs[k] for inputs, _ in group]) for k in group[0][0]},
@@ -85,9 +84,9 @@ def run_texts(
     return {k: np.concatenate([r[k] for r in results])[order] for k in results[0]}
 
 
-def _texts(inputs: Arrays | list[str]) -> list[str]:
+def _texts(inputs: Arrays | tuple[str, ...]) -> list[str]:
     """A text request's texts: as the typed endpoint had them, or V2's BYTES tensor."""
-    return inputs if isinstance(inputs, list) else list(inputs[TEXT_INPUT].tolist())
+    return list(inputs) if isinstance(inputs, tuple) else list(inputs[TEXT_INPUT].tolist())
 
 
 def _output(outputs: Arrays, name: str) -> np.ndarray:

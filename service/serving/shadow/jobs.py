@@ -1,4 +1,14 @@
-"""A mirrored request as it waits for the shadow thread."""
+"""A mirrored request as it waits for the shadow thread, and where it is to be run.
+
+A job is a plain tuple (route number, inputs, the primary's outputs) of an int,
+strings and arrays, which the garbage collector stops tracking at its first pass (it
+never untracks a NamedTuple or a dataclass). Thousands of jobs waiting for a poll,
+or being compared, are then never promoted to the oldest generation, whose full
+collections (100 ms and more with every library of a service loaded) they would
+otherwise trigger every few seconds: pauses a caller's p99 sees. What a job needs
+beyond its arrays (the session, both runtimes) is its `Route`, which the worker
+keeps by number.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,9 @@ import numpy as np
 from service.runtime import ModelRuntime
 
 Arrays = dict[str, np.ndarray]
+#: One answered request to compare: (route number, its inputs (texts, for a text
+#: model), the primary's outputs).
+Job = tuple[int, Arrays | tuple[str, ...], Arrays]
 
 
 @dataclass(frozen=True)
@@ -24,14 +37,17 @@ class Session:
     session: str
 
 
-class Job(NamedTuple):
-    """One answered request to compare: its inputs (texts, for a text model), the
-    primary's outputs, and the shadow version to run them on. (A tuple: made on the
-    request path, where a frozen dataclass costs several times as much.)"""
+class Route(NamedTuple):
+    """Where a loaded shadow's requests go: its session, the alias's version that
+    answered them, the shadow version and the shadow's text length buckets."""
 
     session: Session
     primary: ModelRuntime
     shadow: ModelRuntime
     buckets: tuple[int, ...]
-    inputs: Arrays | list[str]
-    outputs: Arrays
+
+
+class Closed(NamedTuple):
+    """A route no longer loaded: forgotten once the jobs queued before it are compared."""
+
+    route: int

@@ -1,16 +1,19 @@
 """The shadow thread: mirrored requests in, agreement summaries out, off the request path.
 
-The data plane hands each mirrored request to `offer` after the primary has
-answered; `offer` puts it in a bounded inbox and returns at once (a full inbox drops
-it and counts it). Every `poll_s` the thread takes what queued, runs it on the
-shadow versions (`compare`) and adds the comparison to each session's summary; a
-shadow that raises is counted as failed and logged once per session, and never
-reaches a caller. Every `report_s` the thread updates the gauges and writes each
-changed summary to the registry (`persist`), whose failures are logged, not raised.
+The model set opens a route for each loaded shadow (`open_route`) and closes it when
+the shadow is unloaded (`close_route`). The data plane hands each mirrored request
+to `offer` after the primary has answered; `offer` puts it in a bounded inbox and
+returns at once (a full inbox drops it and counts it). Every `poll_s` the thread
+takes what queued, runs it on the shadow versions (`compare`) and adds the comparison
+to each session's summary; a shadow that raises is counted as failed and logged
+once per session, and never reaches a caller. Every `report_s` the thread updates
+the gauges and writes each changed summary to the registry (`persist`), whose
+failures are logged, not raised.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -22,7 +25,7 @@ from export.shadow import AgreementSummary, ShadowRecord
 from service.serving.monitoring.inbox import Drainer
 from service.serving.shadow.compare import compare
 from service.serving.shadow.gauges import ShadowGauges
-from service.serving.shadow.jobs import Job, Session
+from service.serving.shadow.jobs import Arrays, Closed, Job, Route, Session
 from service.serving.shadow.settings import ShadowSettings
 
 log = logging.getLogger("ferry.service")
@@ -34,7 +37,7 @@ SESSIONS = 32
 CHUNK = 256
 
 
-class ShadowWorker(Drainer[Job]):
+class ShadowWorker(Drainer[Job | Closed]):
     """Every session's summary, the inbox that feeds them and the thread that drains it."""
 
     thread_name = "ferry-shadow"
@@ -59,15 +62,31 @@ class ShadowWorker(Drainer[Job]):
         self._changed: set[Session] = set()
         self._failing: set[Session] = set()
         self._lock = threading.Lock()
+        self._routes: dict[int, Route] = {}
+        self._route_ids = itertools.count(1)
+
+    # --- routes: opened and closed as shadows load and unload ---------------------
+    def open_route(self, route: Route) -> int:
+        """Number a loaded shadow's route; requests are offered by that number."""
+        number = next(self._route_ids)
+        with self._lock:
+            self._routes[number] = route
+        return number
+
+    def close_route(self, number: int) -> None:
+        """Forget a route (and the runtimes it holds) once what was queued for it is compared."""
+        self._inbox.put_always(Closed(number))
 
     # --- the request path --------------------------------------------------------
-    def offer(self, job: Job) -> None:
+    def offer(self, route: int, inputs: Arrays | tuple[str, ...], outputs: Arrays) -> None:
         """Queue a mirrored request without waiting; a full inbox drops it (counted)."""
         self._start()
-        if not self._inbox.put(job):
-            with self._lock:
-                self.dropped[job.session] += 1
-                self._changed.add(job.session)
+        if not self._inbox.put((route, inputs, outputs)):  # a plain tuple: see `jobs`
+            known = self._routes.get(route)
+            if known is not None:
+                with self._lock:
+                    self.dropped[known.session] += 1
+                    self._changed.add(known.session)
 
     # --- readers -------------------------------------------------------------------
     def record(self, session: Session) -> ShadowRecord:
@@ -107,27 +126,37 @@ class ShadowWorker(Drainer[Job]):
         return super().flush(timeout)
 
     # --- the shadow thread ---------------------------------------------------------------
-    def _consume(self, items: list[Job]) -> None:
-        self._compare(items)
+    def _consume(self, items: list[Job | Closed]) -> None:
+        by_route: dict[int, list[Job]] = defaultdict(list)
+        closed = []
+        for item in items:
+            if isinstance(item, Closed):
+                closed.append(item.route)
+            else:
+                by_route[item[0]].append(item)
+        for number, jobs in by_route.items():
+            route = self._routes.get(number)
+            if route is not None:  # a route is closed only after its last job
+                self._compare(route, jobs)
+        with self._lock:
+            for number in closed:
+                self._routes.pop(number, None)
 
-    def _compare(self, jobs: list[Job]) -> None:
-        by_session: dict[Session, list[Job]] = defaultdict(list)
-        for job in jobs:
-            by_session[job.session].append(job)
-        for session, group in by_session.items():
-            fresh = AgreementSummary()  # readers see whole polls: merged in under the lock
-            for start in range(0, len(group), CHUNK):
-                chunk = group[start : start + CHUNK]
-                try:
-                    compare(fresh, chunk, self.settings.max_rows)
-                except Exception as err:  # a broken shadow must never reach serving
-                    fresh.failed += len(chunk)
-                    if session not in self._failing:
-                        self._failing.add(session)
-                        log.error("%s: shadow %s failed; its requests are counted: %s",
-                                  session.model, session.shadow, err)  # fmt: skip
-                time.sleep(0)  # let the event loop in between chunks
-            self._add(session, fresh)
+    def _compare(self, route: Route, jobs: list[Job]) -> None:
+        session = route.session
+        fresh = AgreementSummary()  # readers see whole polls: merged in under the lock
+        for start in range(0, len(jobs), CHUNK):
+            chunk = jobs[start : start + CHUNK]
+            try:
+                compare(fresh, route, chunk, self.settings.max_rows)
+            except Exception as err:  # a broken shadow must never reach serving
+                fresh.failed += len(chunk)
+                if session not in self._failing:
+                    self._failing.add(session)
+                    log.error("%s: shadow %s failed; its requests are counted: %s",
+                              session.model, session.shadow, err)  # fmt: skip
+            time.sleep(0)  # let the event loop in between chunks
+        self._add(session, fresh)
 
     def _add(self, session: Session, fresh: AgreementSummary) -> None:
         with self._lock:
