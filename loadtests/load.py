@@ -57,6 +57,14 @@ def merge(parts: list[LoadResult]) -> LoadResult:
     return merged
 
 
+def paired_median(ours: list[float], theirs: list[float]) -> float:
+    """The median over turns of `ours[i] / theirs[i]`, figures measured one right after
+    the other: a machine whose speed drifts over a run (a busy neighbour) moves both
+    figures of a pair alike, and the median shrugs off a turn a burst of noise hit."""
+    ratios = [a / b for a, b in zip(ours, theirs, strict=True) if b]
+    return float(np.median(ratios)) if ratios else 0.0
+
+
 async def run_load(
     url: str, body: Body, concurrency: int, seconds: float, max_requests: int = 200_000
 ) -> LoadResult:

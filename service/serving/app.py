@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import TYPE_CHECKING, Any, cast
 
 import bentoml
@@ -61,6 +62,7 @@ class Ferry:
     def __init__(self) -> None:
         # Nothing here touches the registry: BentoML answers no request, not even
         # /livez, until this returns, so models load in the background (`start`).
+        sys.setswitchinterval(http.gil_switch_ms / 1000)
         self.metrics = Metrics.create()
         self.tracing = _tracing() if http.trace_inference else None
         self.monitoring = Monitoring(gauges=DriftGauges.create())
