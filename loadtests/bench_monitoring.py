@@ -2,8 +2,9 @@
 
 The same service three times on one registry: drift monitoring off, monitoring on
 (the default), and monitoring on with the prediction log writing every request.
-All three are started first, then loaded in turns (the order rotating each
-round) at one concurrency, so a load spike on a shared machine hits them alike.
+Each round starts the three afresh (one at a time), then loads each for one turn
+(the order rotating each round) at one concurrency, so a load spike on a shared
+machine hits them alike and no setup keeps a process that happened to run slower.
 Each figure is requests/s against the service with monitoring off, judged as the
 median over rounds of the ratio of the two turns (`paired_median`): on a shared
 machine whose speed drifts by ±20% within a minute, totals over the run mostly
@@ -24,7 +25,7 @@ import httpx
 
 from export.registry import Registry
 from loadtests import payloads
-from loadtests.load import LoadResult, merge, paired_median, run_load
+from loadtests.load import Body, LoadResult, merge, paired_median, run_load
 from loadtests.servers import FERRY, running_server
 
 OFF, DRIFT, LOGGED = "monitoring off", "drift monitoring", "drift + prediction log (100%)"
@@ -54,30 +55,48 @@ def setups(log_dir: Path) -> list[Setup]:
 
 
 def run(registry: Path, model: str, clients: int, seconds: float, rounds: int) -> dict[str, Any]:
-    """Measure every setup for `seconds` in all (split in `rounds` turns); the report."""
+    """Measure every setup for `seconds` in all (split in `rounds` turns, each round on
+    services started afresh); the report."""
     artifact = Registry(registry).get(f"{model}@production")
     body = payloads.typed(model, artifact.manifest.signature)
-    common = {"FERRY_PROVIDERS": "CPUExecutionProvider", "FERRY_MODELS": model}
     loads: dict[str, list[LoadResult]] = {}
-    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+    watched: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for turn in range(rounds):  # what the last round's services watched is reported
+            watched = _round(Path(tmp), Path(registry).resolve(), model, body, clients,
+                             seconds / rounds, turn, loads)  # fmt: skip
+    return _report(model, artifact.manifest.version, clients, seconds, rounds, loads, watched)
+
+
+def _round(
+    tmp: Path,
+    registry: Path,
+    model: str,
+    body: Body,
+    clients: int,
+    seconds: float,
+    turn: int,
+    loads: dict[str, list[LoadResult]],
+) -> dict[str, dict[str, Any]]:
+    """One turn of each setup, on services started for this round alone: two processes
+    of the same code differ by up to 10% in CPU per request for as long as they live
+    (measured with three identical services), so each round draws new ones."""
+    common = {"FERRY_PROVIDERS": "CPUExecutionProvider", "FERRY_MODELS": model}
+    with ExitStack() as stack:
         urls: dict[str, str] = {}
-        for setup in setups(Path(tmp) / "log"):  # one at a time: cold starts do not overlap
-            log = Path(tmp) / f"{setup.label.split()[0]}-{len(urls)}.log"
+        for setup in setups(tmp / "log"):  # one at a time: cold starts do not overlap
+            log = tmp / f"{setup.label.split()[0]}-{turn}-{len(urls)}.log"
             env = {**common, **setup.env}
             started = stack.enter_context(
-                running_server("bentoml", FERRY, Path(registry).resolve(), log, 90.0, **env)
+                running_server("bentoml", FERRY, registry, log, 90.0, **env)
             )
             urls[setup.label] = started.url
             asyncio.run(run_load(started.url + "/predict", body, 8, 1.0))  # warm-up
         labels = list(urls)
-        for turn in range(rounds):
-            for label in labels[turn % len(labels) :] + labels[: turn % len(labels)]:
-                load = asyncio.run(
-                    run_load(urls[label] + "/predict", body, clients, seconds / rounds)
-                )
-                loads.setdefault(label, []).append(load)
-        watched = {label: _watched(url, model) for label, url in urls.items()}
-    return _report(model, artifact.manifest.version, clients, seconds, rounds, loads, watched)
+        for label in labels[turn % len(labels) :] + labels[: turn % len(labels)]:
+            load = asyncio.run(run_load(urls[label] + "/predict", body, clients, seconds))
+            loads.setdefault(label, []).append(load)
+        return {label: _watched(url, model) for label, url in urls.items()}
 
 
 def _report(

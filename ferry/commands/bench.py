@@ -533,7 +533,9 @@ def monitoring(
     ),
     clients: Annotated[int, typer.Option(min=1, help="Concurrent clients.")] = 32,
     seconds: Annotated[float, typer.Option(min=0.5, help="Seconds of load per setup.")] = 30.0,
-    rounds: Annotated[int, typer.Option(min=1, help="Turns the setups take (fairer).")] = 12,
+    rounds: Annotated[
+        int, typer.Option(min=1, help="Rounds, each on services started afresh (fairer).")
+    ] = 6,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,

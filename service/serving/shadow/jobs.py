@@ -1,13 +1,13 @@
 """A mirrored request as it waits for the shadow thread, and where it is to be run.
 
-A job is a plain tuple (route number, inputs, the primary's outputs) of an int,
-strings and arrays, which the garbage collector stops tracking at its first pass (it
-never untracks a NamedTuple or a dataclass). Thousands of jobs waiting for a poll,
-or being compared, are then never promoted to the oldest generation, whose full
-collections (100 ms and more with every library of a service loaded) they would
-otherwise trigger every few seconds: pauses a caller's p99 sees. What a job needs
-beyond its arrays (the session, both runtimes) is its `Route`, which the worker
-keeps by number.
+A job is a plain tuple (route number, inputs, the primary's outputs): what it needs
+beyond the request's arrays (the session, both runtimes) is its `Route`, which the
+worker keeps by number. The jobs of a busy poll (a thousand and more) live long enough
+to reach the collector's older generations; with the heap frozen after each refresh
+(`service.serving.heap`) the full collections they bring on walk only what requests
+made, milliseconds where the whole heap took 100-160 ms. (Turning the dicts into
+tuples of pairs, which the collector would untrack, cost the shadow thread more than
+it saved: measured 12 against 8 us a request.)
 """
 
 from __future__ import annotations

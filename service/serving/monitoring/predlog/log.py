@@ -27,6 +27,7 @@ from service.serving.monitoring.predlog.records import (
     Record,
     from_raw,
     make_record,
+    raw_rows,
     to_table,
 )
 from service.serving.monitoring.settings import PredictionLogSettings
@@ -111,20 +112,23 @@ class PredictionLog:
     def _run(self) -> None:
         _warm()
         files = self._files
-        buffers: dict[tuple[str, str], list[Record]] = defaultdict(list)
+        # buffered as queued, plain tuples: the collector untracks those at its first
+        # pass, where a `Record` (a NamedTuple) stays tracked; a second's worth of
+        # tracked records set off a full collection every few seconds under load
+        buffers: dict[tuple[str, str], list[tuple[Any, ...]]] = defaultdict(list)
         first_at: dict[tuple[str, str], float] = {}
         rows: dict[tuple[str, str], int] = defaultdict(int)
         while True:
             raws, controls = self._inbox.take(POLL_S)
-            for record in map(from_raw, raws):
-                key = (record.model, record.version)
-                buffers[key].append(record)
-                rows[key] += record.rows
+            for raw in raws:
+                key = (raw[2], raw[3])  # model, version
+                buffers[key].append(raw)
+                rows[key] += raw_rows(raw)
                 first_at.setdefault(key, time.monotonic())
             now, ending = time.monotonic(), bool(controls)
             for key in list(buffers):
                 if ending or now - first_at[key] >= FLUSH_S or rows[key] >= FLUSH_ROWS:
-                    self._write(files, buffers.pop(key))
+                    self._write(files, [from_raw(raw) for raw in buffers.pop(key)])
                     first_at.pop(key)
                     rows.pop(key)
             self._closing(files.close if ending else files.rotate)
