@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections import defaultdict
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from export.registry import Registry
 from loadtests import payloads
@@ -60,11 +62,14 @@ def run(registry: Path, model: str, clients: int, seconds: float, rounds: int) -
     artifact = Registry(registry).get(f"{model}@production")
     body = payloads.typed(model, artifact.manifest.signature)
     loads: dict[str, list[LoadResult]] = {}
+    cpu_s: defaultdict[str, float] = defaultdict(float)
     watched: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for turn in range(rounds):  # what the last round's services watched is reported
             watched = _round(Path(tmp), Path(registry).resolve(), model, body, clients,
-                             seconds / rounds, turn, loads)  # fmt: skip
+                             seconds / rounds, turn, loads, cpu_s)  # fmt: skip
+    for label, parts in loads.items():  # CPU the service's processes spent a request
+        watched[label]["cpu_ms_per_request"] = 1000 * cpu_s[label] / merge(parts).requests
     return _report(model, artifact.manifest.version, clients, seconds, rounds, loads, watched)
 
 
@@ -77,6 +82,7 @@ def _round(
     seconds: float,
     turn: int,
     loads: dict[str, list[LoadResult]],
+    cpu_s: defaultdict[str, float],
 ) -> dict[str, dict[str, Any]]:
     """One turn of each setup, on services started for this round alone: two processes
     of the same code differ by up to 10% in CPU per request for as long as they live
@@ -84,6 +90,7 @@ def _round(
     common = {"FERRY_PROVIDERS": "CPUExecutionProvider", "FERRY_MODELS": model}
     with ExitStack() as stack:
         urls: dict[str, str] = {}
+        pids: dict[str, int] = {}
         for setup in setups(tmp / "log"):  # one at a time: cold starts do not overlap
             log = tmp / f"{setup.label.split()[0]}-{turn}-{len(urls)}.log"
             env = {**common, **setup.env}
@@ -91,10 +98,13 @@ def _round(
                 running_server("bentoml", FERRY, registry, log, 90.0, **env)
             )
             urls[setup.label] = started.url
+            pids[setup.label] = started.pid
             asyncio.run(run_load(started.url + "/predict", body, 8, 1.0))  # warm-up
         labels = list(urls)
         for label in labels[turn % len(labels) :] + labels[: turn % len(labels)]:
+            before = cpu_seconds(pids[label])
             load = asyncio.run(run_load(urls[label] + "/predict", body, clients, seconds))
+            cpu_s[label] += cpu_seconds(pids[label]) - before
             loads.setdefault(label, []).append(load)
         return {label: _watched(url, model) for label, url in urls.items()}
 
@@ -153,3 +163,16 @@ def _watched(url: str, model: str) -> dict[str, Any]:
     except (httpx.HTTPError, ValueError, KeyError):
         pass
     return about
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system seconds of a service: its process and all below it."""
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total

@@ -547,7 +547,8 @@ def monitoring(
 
     report = run(Path(registry), model, clients, seconds, rounds)
     table = Table(
-        "setup", "req/s", "vs off", "goal", "totals", "p50 ms", "p95 ms", "errors", "window rows",
+        "setup", "req/s", "vs off", "goal", "totals", "CPU ms/req", "p50 ms", "p95 ms", "errors",
+        "window rows",
         "log records", title=f"{model}:{report['version']}, {clients} clients, "
         f"{seconds:g} s each in {rounds} turns",
     )  # fmt: skip
@@ -555,7 +556,8 @@ def monitoring(
         goal = "-" if row["goal"] is None else f"≥ {row['goal']:.2f}"
         table.add_row(
             row["setup"], f"{row['rps']:,.0f}", _goal(row["ratio"], row["met"]), goal,
-            f"{row['ratio_of_totals']:.2f}", f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}",
+            f"{row['ratio_of_totals']:.2f}", f"{row.get('cpu_ms_per_request', 0.0):.3f}",
+            f"{row['p50_ms']:.1f}", f"{row['p95_ms']:.1f}",
             str(row["errors"]),
             str(row.get("window_rows", "-")), str(row.get("log_records", "-")),
         )  # fmt: skip
