@@ -39,4 +39,6 @@ def test_logged_requests_wait_untracked(tmp_path: Path) -> None:
             log.offer(f"r{i}", "tabular", "1", *request(), ("a", "b"))
         assert settled(queued(log._inbox)) == []
     finally:
+        del log._inbox.take  # the real one again, for the writer's next poll
         stop.set()
+        log.close()
