@@ -28,7 +28,7 @@ import psutil
 from export.registry import Registry
 from loadtests import payloads
 from loadtests.load import Body, LoadResult, merge, paired_median, run_load
-from loadtests.servers import FERRY, running_server
+from loadtests.servers import FERRY, cpu_seconds, process_tree, running_server
 
 OFF, DRIFT, LOGGED = "monitoring off", "drift monitoring", "drift + prediction log (100%)"
 #: requests/s of each against monitoring off, at least
@@ -90,7 +90,7 @@ def _round(
     common = {"FERRY_PROVIDERS": "CPUExecutionProvider", "FERRY_MODELS": model}
     with ExitStack() as stack:
         urls: dict[str, str] = {}
-        pids: dict[str, int] = {}
+        trees: dict[str, list[psutil.Process]] = {}
         for setup in setups(tmp / "log"):  # one at a time: cold starts do not overlap
             log = tmp / f"{setup.label.split()[0]}-{turn}-{len(urls)}.log"
             env = {**common, **setup.env}
@@ -98,13 +98,13 @@ def _round(
                 running_server("bentoml", FERRY, registry, log, 90.0, **env)
             )
             urls[setup.label] = started.url
-            pids[setup.label] = started.pid
+            trees[setup.label] = process_tree(started.pid)
             asyncio.run(run_load(started.url + "/predict", body, 8, 1.0))  # warm-up
         labels = list(urls)
         for label in labels[turn % len(labels) :] + labels[: turn % len(labels)]:
-            before = cpu_seconds(pids[label])
+            before = cpu_seconds(trees[label])
             load = asyncio.run(run_load(urls[label] + "/predict", body, clients, seconds))
-            cpu_s[label] += cpu_seconds(pids[label]) - before
+            cpu_s[label] += cpu_seconds(trees[label]) - before
             loads.setdefault(label, []).append(load)
         return {label: _watched(url, model) for label, url in urls.items()}
 
@@ -163,16 +163,3 @@ def _watched(url: str, model: str) -> dict[str, Any]:
     except (httpx.HTTPError, ValueError, KeyError):
         pass
     return about
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system seconds of a service: its process and all below it."""
-    root = psutil.Process(pid)
-    total = 0.0
-    for proc in [root, *root.children(recursive=True)]:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total

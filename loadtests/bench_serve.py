@@ -22,7 +22,7 @@ from export.signature import Signature
 from loadtests import payloads, records
 from loadtests.load import LoadResult, merge, run_load
 from loadtests.raw import CPU, raw_bench
-from loadtests.servers import FERRY, Started, running_server
+from loadtests.servers import FERRY, Started, cpu_seconds, process_tree, running_server
 from service.runtime import GPU_PROVIDERS
 
 LEVELS = (1, 8, 32, 64)
@@ -119,7 +119,7 @@ class _Live:
         body = payloads.v2(signature) if c.v2 else payloads.typed(model, signature)
         url = started.url + path
         asyncio.run(run_load(url, body, 8, 1.0))  # warm-up
-        tree = _tree(started.pid)
+        tree = process_tree(started.pid)
         about = {
             "label": c.label,
             "cold_start_s": started.ready_s,
@@ -129,11 +129,11 @@ class _Live:
         return cls(c, url, started.url, model, body, tree, about)
 
     def measure(self, level: int, seconds: float) -> None:
-        cpu_before, batches_before = _cpu(self.tree), _batches(self.base, self.model)
+        cpu_before, batches_before = cpu_seconds(self.tree), _batches(self.base, self.model)
         self.loads.setdefault(level, []).append(
             asyncio.run(run_load(self.url, self.body, level, seconds))
         )
-        self.cpu_s[level] = self.cpu_s.get(level, 0.0) + _cpu(self.tree) - cpu_before
+        self.cpu_s[level] = self.cpu_s.get(level, 0.0) + cpu_seconds(self.tree) - cpu_before
         now = _batches(self.base, self.model)
         rows, batches = self.batches.get(level, (0.0, 0.0))
         self.batches[level] = (
@@ -170,22 +170,6 @@ def _providers(base: str, model: str) -> list[str] | None:
         if isinstance(found, dict) and "providers" in found:
             return list(found["providers"])
     return None
-
-
-def _tree(pid: int) -> list[psutil.Process]:
-    root = psutil.Process(pid)
-    return [root, *root.children(recursive=True)]
-
-
-def _cpu(tree: list[psutil.Process]) -> float:
-    total = 0.0
-    for proc in tree:
-        try:
-            times = proc.cpu_times()
-            total += times.user + times.system
-        except psutil.NoSuchProcess:
-            pass
-    return total
 
 
 def _batches(base: str, model: str) -> tuple[float, float]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 FERRY = "service.app:Ferry"
 
@@ -110,3 +111,21 @@ def wait_ready(
             pass
         time.sleep(0.05)
     raise RuntimeError(f"service not ready after {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    """A started server's process and every process below it."""
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def cpu_seconds(tree: list[psutil.Process]) -> float:
+    """User and system seconds the processes have spent (those gone count nothing)."""
+    total = 0.0
+    for proc in tree:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
