@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from service.serving.shadow.endpoint import shadow_body
 from service.serving.shadow.gauges import ShadowGauges
-from service.serving.shadow.jobs import Closed, Job, Route, Session
+from service.serving.shadow.jobs import Job, Route, Session
 from service.serving.shadow.settings import ShadowSettings
 from service.serving.shadow.worker import ShadowWorker
 
 __all__ = [
-    "Closed",
     "Job",
     "Route",
     "Session",
