@@ -22,6 +22,9 @@ Two optional hooks watch batches without changing them: `on_stats` gets each
 batch's `BatchStats` (queue waits, model time, tokens) for the metrics, and a
 `tracer` (`service.serving.tracing`) links each batch's spans to the requests in
 it. Without them the hot path pays one `is None` test per request and per batch.
+A third, `mirror` (set and cleared while serving, by `ModelSet` for the alias's
+version of a model in shadow), gets each answered batch whole: its joined inputs and
+outputs and the rows of each request, after every request has its result.
 
 A text model's batch is also bounded by tokens (`max_batch_tokens`, as in TEI): a
 request carries its padded width, and a batch stops before its rows times its
@@ -43,7 +46,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -71,6 +74,8 @@ class BatchStats:
 
 
 StatsHook = Callable[[BatchStats], None]
+#: An answered batch: its joined inputs, its outputs and each request's rows, in order.
+MirrorHook = Callable[[Arrays, Arrays, list[int]], None]
 
 
 class BatchSpans(Protocol):
@@ -90,6 +95,17 @@ class BatchTracer(Protocol):
         self, name: str, requests: Sequence[tuple[object | None, float]]
     ) -> BatchSpans | None:
         """Spans for a batch of requests, given as (captured trace, queued at) pairs."""
+
+
+class _Ran(NamedTuple):
+    """One batch run: each request's outputs, the joined inputs and outputs, the
+    model's seconds and the batch's token positions (text models)."""
+
+    parts: list[Arrays]
+    inputs: Arrays
+    outputs: Arrays
+    compute_s: float
+    tokens: int
 
 
 @dataclass(eq=False)  # compared by identity: the queue removes a cancelled item itself
@@ -149,6 +165,7 @@ class Batcher:
         self.instances = max(1, instances)
         self.max_batch_tokens = max_batch_tokens  # 0: rows alone bound a batch
         self._batches: set[asyncio.Task[None]] = set()  # batches in flight beyond the loop's
+        self.mirror: MirrorHook | None = None
 
     @property
     def queued_rows(self) -> int:
@@ -308,11 +325,9 @@ class Batcher:
         self._running += len(batch)
         try:
             if self.inline:
-                outputs, compute_s, tokens = self._run_batch(batch, spans)
+                ran = self._run_batch(batch, spans)
             else:
-                outputs, compute_s, tokens = await loop.run_in_executor(
-                    self._executor, self._run_batch, batch, spans
-                )
+                ran = await loop.run_in_executor(self._executor, self._run_batch, batch, spans)
         except Exception as err:  # a failing batch fails its requests, never the loop
             for item in batch:
                 if not item.future.done():
@@ -322,17 +337,21 @@ class Batcher:
             return
         finally:
             self._running -= len(batch)
-        for item, result in zip(batch, outputs, strict=True):
+        for item, result in zip(batch, ran.parts, strict=True):
             if not item.future.done():
                 item.future.set_result(result)
         seconds = time.perf_counter() - started
+        if self.mirror is not None:
+            self.mirror(ran.inputs, ran.outputs, [item.rows for item in batch])
         if spans is not None:
             spans.end()
         if self.on_batch is not None:
             self.on_batch(self.name, rows, len(batch), seconds)
         if self.on_stats is not None:
             waits = tuple(started - item.queued_at for item in batch)
-            stats = BatchStats(self.name, rows, len(batch), seconds, compute_s, waits, tokens)
+            stats = BatchStats(
+                self.name, rows, len(batch), seconds, ran.compute_s, waits, ran.tokens
+            )
             self.on_stats(stats)
 
     @property
@@ -340,19 +359,18 @@ class Batcher:
         """Whether batches now run on the event loop rather than in the worker thread."""
         return self._batch_s < self.inline_below_s
 
-    def _run_batch(
-        self, batch: list[_Item], spans: BatchSpans | None = None
-    ) -> tuple[list[Arrays], float, int]:
-        """Each request's outputs, the model's seconds and the batch's token positions."""
+    def _run_batch(self, batch: list[_Item], spans: BatchSpans | None = None) -> _Ran:
+        """The batch run: each request's outputs, and what the hooks are given."""
         inputs = batch[0].inputs if len(batch) == 1 else self.join([i.inputs for i in batch])
         tokens = self.count_tokens(inputs) if self.count_tokens is not None else 0
         with spans.run() if spans is not None else nullcontext():
             outputs, seconds = self._timed_run(inputs)
         if len(batch) == 1:
-            return [outputs], seconds, tokens
+            return _Ran([outputs], inputs, outputs, seconds, tokens)
         bounds = np.cumsum([item.rows for item in batch])[:-1]
         split = {n: np.split(out, bounds) for n, out in outputs.items()}
-        return [{n: p[i] for n, p in split.items()} for i in range(len(batch))], seconds, tokens
+        parts = [{n: p[i] for n, p in split.items()} for i in range(len(batch))]
+        return _Ran(parts, inputs, outputs, seconds, tokens)
 
     def _timed_run(self, inputs: Arrays) -> tuple[Arrays, float]:
         started = time.perf_counter()

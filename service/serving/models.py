@@ -9,8 +9,10 @@ When to update is the refresher's call (`service.serving.refresh`).
 
 An alias's rollout rides along: its canary and shadow versions are loaded beside it
 (one that fails to load is left out and reported, and the alias's version serves
-alone); `route` sends the canary its share of the alias's requests, and `mirror`
-hands the shadow its share of what the alias's version answered.
+alone); `route` sends the canary its share of the alias's requests, and the shadow
+gets its share of what the alias's version answered: a tensor model's batches whole,
+from the batcher of the alias's version (`_mirror_batches`), a text model's requests
+from the data plane (`mirror`).
 
 Following the registry costs one small conditional read of each model's aliases per
 poll (`Registry.poll`); without `FERRY_MODELS`, the model folders are listed again every
@@ -185,8 +187,12 @@ class ModelSet:
         self.wanted_names = tuple(wanted)
         for name in wanted:
             try:
-                self.entries[name] = self.load_entry(name)
+                old, fresh = self.entries.get(name), self.load_entry(name)
+                self.entries[name] = fresh
                 self.errors.pop(name, None)
+                self._mirror_batches(old, fresh)
+                if old is not None and old.route is not None:
+                    self.shadowing.close_route(old.route)
             except Exception as err:  # one bad model never stops the others
                 self.failed(name, err)
 
@@ -249,8 +255,18 @@ class ModelSet:
             raise
         self.entries[name] = fresh  # the swap: one reference, read by every request
         self.errors.pop(name, None)
+        self._mirror_batches(old, fresh)
         self._retire(old, fresh)
         return fresh
+
+    def _mirror_batches(self, old: ModelEntry | None, fresh: ModelEntry) -> None:
+        """Hook the batcher of `fresh`'s alias version to its shadow, if it has one and
+        is a tensor model (its answered batches are offered whole); unhook `old`'s."""
+        for served in old.versions.values() if old is not None else ():
+            served.batcher.mirror = None
+        if fresh.route is not None and fresh.default.runtime.text is None:
+            hook = self.shadowing.mirror(fresh.route, fresh.rollout.fraction)
+            fresh.default.batcher.mirror = hook
 
     def _retire(self, old: ModelEntry | None, fresh: ModelEntry) -> None:
         """Close the batchers of versions `fresh` dropped once their batches finish."""
@@ -285,8 +301,11 @@ class ModelSet:
         inputs: dict[str, np.ndarray] | list[str],
         outputs: dict[str, np.ndarray],
     ) -> None:
-        """Hand an answered request to the shadow, if the alias's version answered it and
-        it falls in the shadow's fraction; queues only (texts for a text model)."""
+        """Hand an answered text request to the shadow, if the alias's version answered
+        it and it falls in the shadow's fraction; queues only. (A tensor model's requests
+        reach the shadow batch by batch, from its batcher: `_mirror_batches`.)"""
+        if served.runtime.text is None:
+            return
         entry = self.entries.get(served.runtime.name)
         if entry is None or entry.route is None or entry.default is not served:
             return
@@ -294,7 +313,7 @@ class ModelSet:
         if fraction < 1.0 and random.random() >= fraction:
             return
         self.shadowing.offer(entry.route, tuple(inputs) if isinstance(inputs, list) else inputs,
-                             outputs)  # fmt: skip
+                             outputs, 1)  # fmt: skip
 
     def entry(self, name: str | None) -> ModelEntry:
         """The entry of model `name` (None: the only one served), or why there is none."""

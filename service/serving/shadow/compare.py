@@ -25,8 +25,8 @@ def compare(summary: AgreementSummary, route: Route, jobs: list[Job], max_rows: 
     name = route.primary.signature.outputs[0].name
     pieces = []
     if route.primary.text is not None:
-        texts = [text for _, inputs, _ in jobs for text in _texts(inputs)]
-        primary = np.concatenate([outputs[name] for _, _, outputs in jobs])
+        texts = [text for _, inputs, _, _ in jobs for text in _texts(inputs)]
+        primary = np.concatenate([outputs[name] for _, _, outputs, _ in jobs])
         pieces.append(
             (primary, _output(run_texts(route.shadow, route.buckets, texts, max_rows), name))
         )
@@ -38,7 +38,7 @@ def compare(summary: AgreementSummary, route: Route, jobs: list[Job], max_rows: 
             raise ValueError(f"outputs of shapes {primary.shape} and {shadow.shape}")
     for primary, shadow in pieces:
         summary.add(primary, shadow, 0, _labels(route.primary, route.shadow, name, primary, shadow))
-    summary.requests += len(jobs)
+    summary.requests += requests(jobs)
 
 
 def joined(route: Route, jobs: list[Job], name: str) -> list[tuple[Arrays, np.ndarray]]:
@@ -46,7 +46,7 @@ def joined(route: Route, jobs: list[Job], name: str) -> list[tuple[Arrays, np.nd
     shape of the inputs' rows (the requests of one session share their dtypes)."""
     groups: dict[tuple[object, ...], list[tuple[Arrays, np.ndarray]]] = defaultdict(list)
     fixed = all(-1 not in spec.shape[1:] for spec in route.primary.signature.inputs)
-    for _, given, outputs in jobs:
+    for _, given, outputs, _ in jobs:
         inputs = cast(Arrays, given)
         shapes = () if fixed else tuple(a.shape[1:] for a in inputs.values())
         groups[shapes].append((inputs, outputs[name]))
@@ -57,6 +57,11 @@ def joined(route: Route, jobs: list[Job], name: str) -> list[tuple[Arrays, np.nd
         )
         for group in groups.values()
     ]
+
+
+def requests(jobs: list[Job]) -> int:
+    """The requests `jobs` hold."""
+    return sum(job[3] for job in jobs)
 
 
 def run_rows(runtime: ModelRuntime, inputs: Arrays, max_rows: int) -> Arrays:

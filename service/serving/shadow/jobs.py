@@ -1,6 +1,10 @@
-"""A mirrored request as it waits for the shadow thread, and where it is to be run.
+"""Mirrored requests as they wait for the shadow thread, and where they are to be run.
 
-A job is a plain tuple (route number, inputs, the primary's outputs): what it needs
+A job is a plain tuple (route number, inputs, the primary's outputs, requests): a
+tensor model's whole answered batch (mirrored by its batcher, so the request path
+pays nothing per request and the shadow thread's Python work is paid per batch), or
+one text request (texts are mirrored as the caller sent them, since the shadow may
+tokenise them differently from the alias's version). What a job needs
 beyond the request's arrays (the session, both runtimes) is its `Route`, which the
 worker keeps by number. The jobs of a busy poll (a thousand and more) live long enough
 to reach the collector's older generations; with the heap frozen after each refresh
@@ -20,9 +24,9 @@ import numpy as np
 from service.runtime import ModelRuntime
 
 Arrays = dict[str, np.ndarray]
-#: One answered request to compare: (route number, its inputs (texts, for a text
-#: model), the primary's outputs).
-Job = tuple[int, Arrays | tuple[str, ...], Arrays]
+#: Answered requests to compare: (route number, their inputs (texts, for a text
+#: model), the primary's outputs, how many requests they are).
+Job = tuple[int, Arrays | tuple[str, ...], Arrays, int]
 
 
 @dataclass(frozen=True)
