@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, cast
 import bentoml
 from starlette.responses import JSONResponse
 
-from service.serving import handlers, openapi
+from service.serving import arrival, handlers, openapi
 from service.serving.front import InferenceFront
 from service.serving.handlers import Answer
 from service.serving.labels import bound_request_labels
@@ -210,6 +210,7 @@ def put_front_outside(service: Any, **options: Any) -> None:
 
 # Traced or not, inference is answered in the front (it opens its own spans).
 if http.lean_front:
+    arrival.install()  # the front's times start as uvicorn parses a request
     put_front_outside(
         Ferry,
         state=routes.state,

@@ -21,6 +21,7 @@ from typing import Any
 
 from service.runtime.errors import InvalidInput, ServiceError
 from service.serving import deadlines, handlers
+from service.serving.arrival import arrived
 from service.serving.errors import BodyTimeout, DeadlineExceeded, TooLarge
 from service.serving.handlers import Answer
 from service.serving.monitoring import REQUEST_ID_HEADER
@@ -103,7 +104,7 @@ class InferenceFront:
                 self.before_metrics()
             await self.app(scope, receive, send)
             return
-        started = time.perf_counter()
+        started = arrived(scope)  # as the server parsed its first bytes (`arrival`)
         answer = await self._respond(route, scope, receive)
         if answer is not None:
             await _send(send, answer)
