@@ -4,7 +4,10 @@ One service on 127.0.0.1 (gRPC on a free port), three figures:
 
 1. a 32-row digits batch, one client sending back to back, REST V2 with the binary
    tensor extension against gRPC `raw_input_contents`, in alternating rounds: p50 of
-   each (goal: gRPC ≤ REST), answers checked byte for byte;
+   each (goal: gRPC ≤ REST), answers checked byte for byte; beside it the same calls
+   against the protocols' floor (`loadtests.peers.protocol_floor`: the same answers
+   with no model and no ferry behind either protocol), what grpcio's round trip costs
+   against uvicorn's before ferry does anything;
 2. one `/v1/embeddings` answer for the same texts as base64 and as float JSON:
    bytes of each (goal: base64 ≤ 40% of float);
 3. closed-loop load on digits from the lean generator (`loadtests.wire`: the client's
@@ -18,10 +21,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
 import re
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,13 +94,36 @@ def rest_output(content: bytes, header_length: int) -> bytes:
     return content[header_length:]
 
 
-async def protocol_p50(
-    url: str, grpc_address: str, model: str, rows: int, requests: int, rounds: int
-) -> dict[str, Any]:
-    """p50 of REST binary and gRPC for one `rows`-row batch, alternating rounds."""
+def batch(url: str, model: str, rows: int) -> tuple[str, np.ndarray]:
+    """The name of `model`'s input and a `rows`-row batch of it."""
     meta = httpx.get(f"{url}/v2/models/{model}").json()
     name, shape = meta["inputs"][0]["name"], meta["inputs"][0]["shape"]
-    x = np.random.default_rng(0).uniform(0, 16, size=(rows, *shape[1:])).astype(np.float32)
+    return name, np.random.default_rng(0).uniform(0, 16, size=(rows, *shape[1:])).astype("f4")
+
+
+async def protocol_p50(
+    url: str, grpc_address: str, model: str, name: str, x: np.ndarray, requests: int, rounds: int
+) -> dict[str, Any]:
+    """p50 of REST binary and gRPC for one batch, alternating rounds."""
+    rest_ms, grpc_ms, same = await alternate(url, grpc_address, model, name, x, requests, rounds)
+    rest_p50, grpc_p50 = float(np.median(rest_ms)), float(np.median(grpc_ms))
+    return {
+        "model": model,
+        "rows": len(x),
+        "requests_each": len(rest_ms),
+        "rest_binary_p50_ms": round(rest_p50, 3),
+        "grpc_p50_ms": round(grpc_p50, 3),
+        "grpc_over_rest": round(grpc_p50 / rest_p50, 3),
+        "bit_identical": same,
+        "goal_met": grpc_p50 <= rest_p50,
+    }
+
+
+async def alternate(
+    url: str, grpc_address: str, model: str, name: str, x: np.ndarray, requests: int, rounds: int
+) -> tuple[list[float], list[float], bool]:
+    """Milliseconds of each REST binary and each gRPC call for `x`, `requests` of one
+    then of the other, `rounds` times; and whether the answers' bytes were the same."""
     body, request = binary_body(name, x), grpc_request(model, name, x)
     headers = {"Inference-Header-Content-Length": str(body.header_length)}
     rest_ms: list[float] = []
@@ -118,17 +148,47 @@ async def protocol_p50(
                 answer = await stub.ModelInfer(request)
                 grpc_ms.append((time.perf_counter() - started) * 1000)
             same = same and answer.raw_output_contents[0] == rest_output(content, length)
+    return rest_ms, grpc_ms, same
+
+
+def protocol_floor(
+    model: str, name: str, x: np.ndarray, requests: int, rounds: int, log: Path
+) -> dict[str, Any]:
+    """The same calls against the protocols' floor (`loadtests.peers.protocol_floor`):
+    both round trips with no model and nothing of ferry's behind them."""
+    rest_port, grpc_port = free_port(), free_port()
+    command = [sys.executable, "-m", "loadtests.peers.protocol_floor", str(rest_port),
+               str(grpc_port)]  # fmt: skip
+    with log.open("w") as out:
+        floor = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{rest_port}"
+        _wait_for_port(rest_port, floor, log)
+        _wait_for_port(grpc_port, floor, log)
+        rest_ms, grpc_ms, same = asyncio.run(
+            alternate(url, f"127.0.0.1:{grpc_port}", model, name, x, requests, rounds)
+        )
+    finally:
+        floor.terminate()
+        floor.wait(10)
     rest_p50, grpc_p50 = float(np.median(rest_ms)), float(np.median(grpc_ms))
     return {
-        "model": model,
-        "rows": rows,
-        "requests_each": len(rest_ms),
         "rest_binary_p50_ms": round(rest_p50, 3),
         "grpc_p50_ms": round(grpc_p50, 3),
-        "grpc_over_rest": round(grpc_p50 / rest_p50, 3),
+        "grpc_minus_rest_ms": round(grpc_p50 - rest_p50, 3),
         "bit_identical": same,
-        "goal_met": grpc_p50 <= rest_p50,
     }
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the protocol floor exited: {log.read_text()[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"the protocol floor did not listen on {port} within 30 s")
 
 
 def embedding_sizes(url: str, model: str) -> dict[str, Any]:
@@ -241,8 +301,12 @@ def run(
         "bentoml", FERRY, registry, log_dir / "service.log", FERRY_GRPC_PORT=str(grpc_port)
     ) as started:
         address = f"127.0.0.1:{grpc_port}"
+        name, x = batch(started.url, digits, rows)
         report["grpc_vs_rest"] = asyncio.run(
-            protocol_p50(started.url, address, digits, rows, requests, rounds)
+            protocol_p50(started.url, address, digits, name, x, requests, rounds)
+        )
+        report["grpc_vs_rest"]["floor"] = protocol_floor(
+            digits, name, x, requests, rounds, log_dir / "floor.log"
         )
         report["embeddings"] = embedding_sizes(started.url, embed)
         report["end_to_end_p99"] = quantile_check(started.url, digits, clients, seconds)

@@ -454,6 +454,13 @@ def protocols(
         "gRPC <= REST",
         str(p50["goal_met"]),
     )
+    floor = p50["floor"]
+    table.add_row(
+        "  the protocols' floor (no model, no ferry)",
+        f"gRPC {floor['grpc_p50_ms']:.2f} ms, REST binary {floor['rest_binary_p50_ms']:.2f} ms",
+        "",
+        "",
+    )
     table.add_row(
         f"{embed} answer, {sizes['dimensions']} dims",
         f"base64 {sizes['base64_bytes']:,} B, float {sizes['float_bytes']:,} B",

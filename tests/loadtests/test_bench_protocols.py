@@ -1,10 +1,14 @@
-"""The protocols bench's reading of /metrics: Prometheus' histogram_quantile, worked by hand."""
+"""The protocols bench's reading of /metrics (Prometheus' histogram_quantile, worked by
+hand), and its floor: both protocols answered with no model behind them."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
-from loadtests.bench_protocols import buckets, histogram_quantile
+from loadtests.bench_protocols import buckets, histogram_quantile, protocol_floor
 
 EXPOSITION = """\
 # HELP ferry_request_end_to_end_seconds Successful inference requests
@@ -32,3 +36,13 @@ def test_buckets_of_one_model() -> None:
 )
 def test_histogram_quantile_interpolates_like_prometheus(q: float, want: float) -> None:
     assert histogram_quantile(q, buckets(EXPOSITION, "digits")) == pytest.approx(want)
+
+
+def test_the_protocols_floor_answers_both_protocols_alike(tmp_path: Path) -> None:
+    x = np.ones((32, 64), dtype=np.float32)
+    floor = protocol_floor("digits", "pixels", x, 20, 2, tmp_path / "floor.log")
+    assert floor["rest_binary_p50_ms"] > 0 and floor["grpc_p50_ms"] > 0
+    assert floor["bit_identical"]  # the same output bytes over both protocols
+    assert floor["grpc_minus_rest_ms"] == pytest.approx(
+        floor["grpc_p50_ms"] - floor["rest_binary_p50_ms"], abs=2e-3
+    )
