@@ -11,6 +11,10 @@ is the primary's p99 with the shadow on against off, judged as the median over r
 of the two turns' ratio (`paired_median`): on a shared machine whose speed drifts by
 ±20% within a minute, a ratio of p99s merged over the whole run mostly measures which
 setup the slow minutes fell on. The merged ratio is reported beside it.
+
+A control run (`control=True`, `ferry bench shadow --control`) takes the same turns
+with the shadow off in both: the ratio it reads is this machine's noise floor for the
+figure, what the bench reads when nothing differs.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ def run(
     rounds: int,
     fraction: float = 1.0,
     shadow: str | None = None,
+    control: bool = False,
 ) -> dict[str, Any]:
     """Measure both setups for `seconds` each (split in `rounds` turns); the report."""
     env = {
@@ -68,12 +73,14 @@ def run(
             asyncio.run(run_load(url + "/predict", body, 8, 1.0))  # warm-up
             for turn in range(rounds):
                 for label in (OFF, ON) if turn % 2 == 0 else (ON, OFF):
-                    _switch(scratch, url, model, shadow if label == ON else None, fraction)
+                    on = label == ON and not control
+                    _switch(scratch, url, model, shadow if on else None, fraction)
                     asyncio.run(run_load(url + "/predict", body, clients, SETTLE_S))
                     load = run_load(url + "/predict", body, clients, seconds / rounds)
                     loads[label].append(asyncio.run(load))
             shadowing = httpx.get(f"{url}/status", timeout=30).json().get("shadow", {})
-    return _report(model, version, shadow, fraction, clients, seconds, rounds, loads, shadowing)
+    report = _report(model, version, shadow, fraction, clients, seconds, rounds, loads, shadowing)
+    return {**report, "control": control}
 
 
 def _switch(registry: Registry, url: str, model: str, shadow: str | None, fraction: float) -> None:

@@ -596,13 +596,21 @@ def shadow(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the report here.")
     ] = None,
+    control: Annotated[
+        bool,
+        typer.Option(
+            "--control",
+            help="Keep the shadow off in both setups: the ratio this machine reads when "
+            "nothing differs (its noise floor for the figure).",
+        ),
+    ] = False,
 ) -> None:
     """The cost of a shadow to the callers: the primary's p99 with every request mirrored
     vs none (goal: at most 1.05x), side by side on one service, the registry untouched
     (a scratch copy of the versions is served)."""
     from loadtests.bench_shadow import run
 
-    report = run(registry, model, clients, seconds, rounds, fraction, version)
+    report = run(registry, model, clients, seconds, rounds, fraction, version, control)
     table = Table(
         "setup", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
         title=f"{model}:{report['version']} shadowed by {report['shadow']} at "
@@ -622,6 +630,8 @@ def shadow(
     )
     if json_out is not None:
         json_out.write_text(json.dumps(report, indent=2) + "\n")
-    if not report["met"]:
+    if control:
+        console.print("control run: the shadow was off in both setups")
+    elif not report["met"]:
         console.print("[red]the shadow's p99 goal was missed[/red]")
         raise typer.Exit(1)

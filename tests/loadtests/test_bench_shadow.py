@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from export.registry import Registry
+from loadtests import bench_shadow
 from loadtests.bench_monitoring import DRIFT, LOGGED
 from loadtests.bench_monitoring import OFF as UNWATCHED
 from loadtests.bench_monitoring import _report as monitoring_report
 from loadtests.bench_shadow import OFF, ON, _report
 from loadtests.load import LoadResult, paired_median
+from tests.support.onnx_models import publish_linear
 
 
 def load(latencies: list[float], seconds: float = 1.0) -> LoadResult:
@@ -60,3 +64,16 @@ def test_the_monitoring_verdict_is_the_median_of_the_turns_rps_ratios() -> None:
     assert rows[DRIFT]["ratio"] == pytest.approx(0.98) and rows[DRIFT]["met"] is True
     assert rows[DRIFT]["ratio_of_totals"] == pytest.approx(1870 / 2500)
     assert rows[LOGGED]["ratio"] == pytest.approx(0.88) and rows[LOGGED]["met"] is False
+
+
+@pytest.mark.slow  # starts a real service twice
+def test_the_bench_mirrors_in_its_on_turns_and_never_in_a_control_run(tmp_path: Path) -> None:
+    registry = Registry(tmp_path / "reg")
+    publish_linear(registry, seed=0)
+    measured = bench_shadow.run(registry.root, "tabular", 4, 1.0, 1)
+    control = bench_shadow.run(registry.root, "tabular", 4, 1.0, 1, control=True)
+    assert measured["shadow_status"]["compared"] > 0 and not measured["control"]
+    assert control["shadow_status"]["compared"] == 0 and control["control"]
+    for report in (measured, control):
+        assert [s["errors"] for s in report["setups"]] == [0, 0]
+        assert all(s["requests"] > 0 for s in report["setups"])
