@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from typing import Any
 
 import pytest
-import uvicorn
 
-from loadtests.servers import free_port
 from loadtests.wire import run_wire_load
+from tests.support.asgi_server import serving
 
 
 def test_answers_are_read_whole_counted_and_bounded() -> None:
@@ -29,20 +26,9 @@ def test_answers_are_read_whole_counted_and_bounded() -> None:
                     "headers": [(b"content-length", str(size).encode())]})  # fmt: skip
         await send({"type": "http.response.body", "body": b"x" * size})
 
-    port = free_port()
-    config = uvicorn.Config(app, "127.0.0.1", port, lifespan="off", log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with serving(app) as port:
         url = f"http://127.0.0.1:{port}/v2/models/m/infer"
         result = asyncio.run(run_wire_load(url, b'{"a": 1}', 4, 30.0, max_requests=300))
-    finally:
-        server.should_exit = True
-        thread.join(10)
     assert result.requests == len(result.latencies_ms) == len(seen) == 300
     assert set(seen) == {b'{"a": 1}'}
     assert result.statuses[429] == 100 and result.errors == 100

@@ -5,14 +5,11 @@ the first holding the loop before the second's task starts."""
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from typing import Any
 
-import uvicorn
-
-from loadtests.servers import free_port
 from service.serving import arrival
+from tests.support.asgi_server import serving
 
 HOLD_S = 0.3
 
@@ -37,27 +34,13 @@ def test_a_request_is_timed_from_its_first_bytes_not_from_its_task() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": []})
         await send({"type": "http.response.body", "body": b"ok"})
 
-    port = free_port()
-    config = uvicorn.Config(
-        app, "127.0.0.1", port, http="httptools", loop="asyncio", lifespan="off",
-        log_level="warning",
-    )  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started and time.monotonic() < deadline:
-            time.sleep(0.01)
+    with serving(app, http="httptools", loop="asyncio") as port:
         hold = raw_request(port, "/hold")
         time.sleep(HOLD_S / 3)  # the loop is held: the next two wait in their sockets
         first, second = raw_request(port, "/first"), raw_request(port, "/second")
         for conn in (hold, first, second):
             assert conn.recv(1024).startswith(b"HTTP/1.1 200")
             conn.close()
-    finally:
-        server.should_exit = True
-        thread.join(10)
     waited, stamped = seen["/second"]
     assert stamped and waited >= HOLD_S * 0.9  # parsed with /first, run after it
     assert seen["/hold"][0] < HOLD_S / 3  # a request the loop takes at once waits nothing
