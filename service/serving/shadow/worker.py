@@ -103,17 +103,20 @@ class ShadowWorker(Drainer[Job | Closed]):
         the shadow's `fraction`, drawn one by one (all of them at 1.0)."""
 
         def offer(inputs: Arrays, outputs: Arrays, rows: list[int]) -> None:
-            if fraction < 1.0:
-                keep = np.random.random(len(rows)) < fraction
-                if not keep.any():
-                    return
-                if not keep.all():
-                    mask = np.repeat(keep, rows)
-                    inputs = {k: v[mask] for k, v in inputs.items()}
-                    outputs = {k: v[mask] for k, v in outputs.items()}
-                self.offer(route, inputs, outputs, int(keep.sum()))
-            else:
-                self.offer(route, inputs, outputs, len(rows))
+            try:
+                if fraction < 1.0:
+                    keep = np.random.random(len(rows)) < fraction
+                    if not keep.any():
+                        return
+                    if not keep.all():
+                        mask = np.repeat(keep, rows)
+                        inputs = {k: v[mask] for k, v in inputs.items()}
+                        outputs = {k: v[mask] for k, v in outputs.items()}
+                    self.offer(route, inputs, outputs, int(keep.sum()))
+                else:
+                    self.offer(route, inputs, outputs, len(rows))
+            except Exception as err:  # the batch was answered: nothing here may reach it
+                log.error("shadow: an answered batch was not mirrored: %s", err)
 
         return offer
 

@@ -5,9 +5,11 @@ version is hooked, and a rollout change moves the hook."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from export.registry import Registry
 from service.serving import handlers
@@ -77,3 +79,19 @@ async def test_only_the_alias_versions_batches_are_mirrored_and_the_hook_follows
     assert models.shadowing.flush()
     assert models.status()["shadow"]["compared"] == len(by_alias)
     await models.close()
+
+
+def test_a_batch_that_cannot_be_mirrored_is_logged_and_never_raised(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = ShadowWorker(ShadowSettings(persist=False, poll_s=3600))
+
+    def broken(*_: object) -> None:
+        raise MemoryError("no room for the copy")
+
+    monkeypatch.setattr(worker, "offer", broken)  # the fault, injected
+    inputs = {"x": np.zeros((3, 2), dtype=np.float32)}
+    with caplog.at_level(logging.ERROR, logger="ferry.service"):
+        worker.mirror(1, 1.0)(inputs, {"y": np.zeros((3, 1))}, [1, 2])
+    assert "an answered batch was not mirrored: no room for the copy" in caplog.text
+    worker.close()
