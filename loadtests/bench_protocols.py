@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -40,7 +38,7 @@ import httpx
 import numpy as np
 from tritonclient.grpc import service_pb2, service_pb2_grpc
 
-from loadtests.servers import FERRY, free_port, running_server
+from loadtests.servers import FERRY, free_port, running_server, wait_listening
 from loadtests.wire import run_wire_load
 
 END_TO_END = "ferry_request_end_to_end_seconds_bucket"
@@ -163,8 +161,8 @@ def protocol_floor(
         floor = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{rest_port}"
-        _wait_for_port(rest_port, floor, log)
-        _wait_for_port(grpc_port, floor, log)
+        wait_listening(rest_port, floor, log)
+        wait_listening(grpc_port, floor, log)
         rest_ms, grpc_ms, same = asyncio.run(
             alternate(url, f"127.0.0.1:{grpc_port}", model, name, x, requests, rounds)
         )
@@ -178,17 +176,6 @@ def protocol_floor(
         "grpc_minus_rest_ms": round(grpc_p50 - rest_p50, 3),
         "bit_identical": same,
     }
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the protocol floor exited: {log.read_text()[-2000:]}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"the protocol floor did not listen on {port} within 30 s")
 
 
 def embedding_sizes(url: str, model: str) -> dict[str, Any]:

@@ -65,13 +65,19 @@ def paired_median(ours: list[float], theirs: list[float]) -> float:
     return float(np.median(ratios)) if ratios else 0.0
 
 
+def loopback(url: str) -> str:
+    """The host of `url`, which must be on loopback (load tests target nothing else)."""
+    host = urlparse(url).hostname or ""
+    if not (host.startswith("127.") or host in {"localhost", "::1"}):
+        raise ValueError(f"load tests target loopback only, not {host!r}")
+    return host
+
+
 async def run_load(
     url: str, body: Body, concurrency: int, seconds: float, max_requests: int = 200_000
 ) -> LoadResult:
     """`concurrency` clients post `body(i)` back to back until time or count runs out."""
-    host = urlparse(url).hostname or ""
-    if not (host.startswith("127.") or host in {"localhost", "::1"}):
-        raise ValueError(f"load tests target loopback only, not {host!r}")
+    loopback(url)
     result = LoadResult(concurrency, seconds)
     deadline = time.perf_counter() + seconds
     counter = iter(range(max_requests))

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -111,6 +111,21 @@ def wait_ready(
             pass
         time.sleep(0.05)
     raise RuntimeError(f"service not ready after {timeout}s:\n{log.read_text()[-4000:]}")
+
+
+def wait_listening(
+    port: int, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0
+) -> None:
+    """Wait until something accepts connections on 127.0.0.1:`port` (a server that speaks
+    no HTTP health route, gRPC say); raise with the log's tail if `proc` exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log.read_text()[-4000:]}")
+        with suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
 
 
 def process_tree(pid: int) -> list[psutil.Process]:

@@ -15,7 +15,7 @@ import asyncio
 import time
 from urllib.parse import urlparse
 
-from loadtests.load import LoadResult
+from loadtests.load import LoadResult, loopback
 
 LENGTH = b"content-length:"
 
@@ -31,9 +31,7 @@ async def run_wire_load(
     """`concurrency` connections POST `body` to `url` back to back until time or count
     runs out; each latency from writing the request to reading the answer's last byte."""
     where = urlparse(url)
-    host, port = where.hostname or "", where.port or 80
-    if not (host.startswith("127.") or host in {"localhost", "::1"}):
-        raise ValueError(f"load tests target loopback only, not {host!r}")
+    host, port = loopback(url), where.port or 80
     head = (
         f"POST {where.path or '/'} HTTP/1.1\r\nHost: {host}:{port}\r\n"
         f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
