@@ -499,6 +499,7 @@ def registry_figures(
         ("S3 / local folder (goal <= 2)", _goal(report.publish_ratio, report.publish_ratio <= 2)),
         (f"first load from S3, {report.model_bytes:,} bytes (s)", f"{report.first_load_s:.4f}"),
         ("second load, from the cache (s)", f"{report.cached_load_s:.5f}"),
+        ("  requests to the store in cached loads", str(report.cached_load_requests)),
         (
             "cached / first (goal <= 0.05)",
             f"[{'green' if report.cache_ratio <= 0.05 else 'red'}]{report.cache_ratio:.4f}[/]",

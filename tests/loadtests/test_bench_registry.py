@@ -24,6 +24,7 @@ def test_bench_registry_prints_every_figure(
     assert figures["models_polled"] == 2 and figures["polls"] == 3
     assert figures["requests_per_model_per_poll"] == 1.0
     assert figures["poll_kinds"] == {"GET aliases.json 304": 6}
-    assert figures["cache_ratio"] <= 0.05 and figures["chaos"] == {}  # kills: the tests
-    # publish + promote within 2x of a folder holds on a quiet machine; not asserted here
+    # a cached load asks the store nothing; its time ratio is a figure, never asserted
+    assert figures["cached_load_requests"] == 0 and figures["cached_load_s"] > 0
+    assert figures["chaos"] == {}  # kills: the registry's own tests
     assert result.exit_code in (0, 1), result.output
