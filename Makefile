@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install lock serve test test-fast lint format container-check bench clean
+.PHONY: install browser lock serve test test-fast lint format container-check bench clean
 
 # constraints.txt pins every package to the tested version: pip then installs, never searches.
 $(STAMP): pyproject.toml constraints.txt
@@ -15,6 +15,13 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 install: $(STAMP)
+
+## Debian's headless Chromium, where missing: the model-card tests open cards in a real browser.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=""; [ "$$(id -u)" -eq 0 ] || SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 ## Re-pin constraints.txt to what the venv holds (after changing pyproject.toml's dependencies).
 lock: install
@@ -27,7 +34,7 @@ serve: install
 	$(BIN)/ferry serve --bootstrap
 
 ## Lint, type-check and run the whole test suite.
-test: install lint
+test: install browser lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## Skip the slow tests (full training runs, real servers).
