@@ -35,7 +35,7 @@ serve: install
 
 ## Lint, type-check and run the whole test suite.
 test: install browser lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --durations=15 $(PYTEST_ARGS)
 
 ## Skip the slow tests (full training runs, real servers).
 test-fast: install
