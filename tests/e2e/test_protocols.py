@@ -6,6 +6,7 @@ providers (CUDA first) on this CPU-only machine, so its log also shows a quiet s
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from tokenizers import Tokenizer
 from tritonclient.utils import InferenceServerException
 
 from export.registry import Registry
+from loadtests import bench_protocols
 from loadtests.servers import free_port, running_service
 from tests.support.image_models import image_reference, image_softmax
 from tests.support.onnx_models import linear_softmax, reference
@@ -212,3 +214,19 @@ def test_a_quiet_start_on_a_cpu_only_machine(service: Service) -> None:
     assert "[E:onnxruntime" not in log and "provider_bridge_ort" not in log, log[-3000:]
     assert log.count("no CUDA device") == 1
     assert "requested ['CUDAExecutionProvider'" not in log  # no per-model fallback warning
+
+
+def test_the_protocols_bench_measures_this_service(service: Service) -> None:
+    """`ferry bench protocols`' two latency figures, tiny, against the real service: the
+    answers of both protocols compared byte for byte, and every request of the load
+    counted by the server's end-to-end histogram, which the bench reads like Prometheus."""
+    name, x = bench_protocols.batch(service.url, "digits", 32)
+    p50 = asyncio.run(
+        bench_protocols.protocol_p50(service.url, service.grpc, "digits", name, x, 5, 2)
+    )
+    assert p50["bit_identical"] and p50["requests_each"] == 10
+    assert p50["rest_binary_p50_ms"] > 0 and p50["grpc_p50_ms"] > 0
+    check = bench_protocols.quantile_check(service.url, "digits", clients=2, seconds=1.0)
+    assert check["requests"] > 0 and check["errors"] == 0
+    assert check["server_requests"] == check["requests"]
+    assert check["client_p99_ms"] > 0 and check["histogram_p99_ms"] > 0
