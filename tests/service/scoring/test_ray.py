@@ -25,9 +25,19 @@ from tests.support.s3 import S3Server
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def local_ray() -> Iterator[None]:
+@pytest.fixture(scope="module")
+def local_ray(s3_server: S3Server) -> Iterator[None]:
+    """One local Ray for this module's in-process tests: starting one is most of each
+    test's time. The first `run_ray` starts it, after the S3 variables are set, since its
+    workers keep the environment they start with."""
     yield
+    ray.shutdown()
+
+
+@pytest.fixture
+def no_local_ray() -> None:
+    """`ferry score --engine ray` in a process of its own starts its own Ray: ours is
+    stopped first, so that one is never found and joined."""
     ray.shutdown()
 
 
@@ -115,36 +125,6 @@ def ferry_score_ray(job: ScoreJob, **env: str) -> subprocess.CompletedProcess[st
     )
 
 
-def test_a_killed_ray_job_resumes_and_matches_a_clean_run(linear: Artifact, tmp_path: Path) -> None:
-    data = with_bad_values(table(2000, seed=5), [30, 1234])
-    pq.write_table(data, tmp_path / "in.parquet", row_group_size=250)
-    registry = linear.path.parents[1]
-    clean = run_local(
-        ScoreJob(
-            "lin", tmp_path / "in.parquet", tmp_path / "clean.parquet", registry, batch_rows=250
-        )
-    )
-    job = ScoreJob(
-        "lin", tmp_path / "in.parquet", tmp_path / "out.parquet", registry, batch_rows=250
-    )
-
-    crashed = ferry_score_ray(job, **{CRASH_AFTER_PARTS: "3"})
-    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
-    assert not job.output.exists() and not job.rejects_path.exists()
-    (work,) = tmp_path.glob(".out.parquet.ferry-*")
-    finished = sorted(p.name for p in work.glob("done-*.json"))
-    assert 3 <= len(finished) < 8, finished
-
-    resumed = ferry_score_ray(job)
-    assert resumed.returncode == 3, resumed.stderr[-2000:]
-    # An actor of the killed run may still finish the unit it was scoring.
-    skipped = re.search(r"resumed after (\d+) parts", resumed.stderr)
-    assert skipped and len(finished) <= int(skipped[1]) < 8, resumed.stderr[-2000:]
-    assert same(read(job.output), read(clean.output))
-    assert same(read(job.rejects_path), read(clean.rejects))
-    assert not work.exists()
-
-
 def test_ray_engine_reads_and_writes_s3(
     linear: Artifact,
     tmp_path: Path,
@@ -178,3 +158,35 @@ def test_ray_engine_reads_and_writes_s3(
     result = run_ray(job)
     assert (result.rows_scored, result.rows_rejected, result.output) == (1199, 1, output)
     assert read_output(output).equals(pq.read_table(local.output))
+
+
+def test_a_killed_ray_job_resumes_and_matches_a_clean_run(
+    linear: Artifact, tmp_path: Path, no_local_ray: None
+) -> None:
+    data = with_bad_values(table(2000, seed=5), [30, 1234])
+    pq.write_table(data, tmp_path / "in.parquet", row_group_size=250)
+    registry = linear.path.parents[1]
+    clean = run_local(
+        ScoreJob(
+            "lin", tmp_path / "in.parquet", tmp_path / "clean.parquet", registry, batch_rows=250
+        )
+    )
+    job = ScoreJob(
+        "lin", tmp_path / "in.parquet", tmp_path / "out.parquet", registry, batch_rows=250
+    )
+
+    crashed = ferry_score_ray(job, **{CRASH_AFTER_PARTS: "3"})
+    assert crashed.returncode == -signal.SIGKILL, crashed.stderr[-2000:]
+    assert not job.output.exists() and not job.rejects_path.exists()
+    (work,) = tmp_path.glob(".out.parquet.ferry-*")
+    finished = sorted(p.name for p in work.glob("done-*.json"))
+    assert 3 <= len(finished) < 8, finished
+
+    resumed = ferry_score_ray(job)
+    assert resumed.returncode == 3, resumed.stderr[-2000:]
+    # An actor of the killed run may still finish the unit it was scoring.
+    skipped = re.search(r"resumed after (\d+) parts", resumed.stderr)
+    assert skipped and len(finished) <= int(skipped[1]) < 8, resumed.stderr[-2000:]
+    assert same(read(job.output), read(clean.output))
+    assert same(read(job.rejects_path), read(clean.rejects))
+    assert not work.exists()
