@@ -1,9 +1,10 @@
 """`ferry bench serve`: ferry against what a user would otherwise run, side by side, one run.
 
-For each model: raw ONNX Runtime in-process at batch sizes 1..256, then four
-servers started here on 127.0.0.1 — ferry with adaptive batching, ferry with
-batching off, a plain FastAPI + ONNX Runtime endpoint, BentoML's own unbatched
-API — each at several concurrency levels for a bounded time.
+For each model: raw ONNX Runtime in-process at batch sizes 1..256, then the
+servers started here on 127.0.0.1 — ferry with adaptive batching (its typed route
+and its V2 route, one process), ferry with batching off, ferry through BentoML's
+own stack, a plain FastAPI + ONNX Runtime endpoint, BentoML's own unbatched API —
+each at several concurrency levels for a bounded time.
 """
 
 from __future__ import annotations
@@ -84,12 +85,15 @@ def bench_model(
     }
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         live = []
+        servers: dict[tuple[str, str, tuple[tuple[str, str], ...]], Started] = {}
         for c in contenders(model, providers):  # one at a time: cold starts do not overlap
-            log = Path(tmp) / f"{c.label.replace(' ', '_')}.log"
-            started = stack.enter_context(
-                running_server(c.kind, c.target, registry.resolve(), log, 90.0, **c.env)
-            )
-            live.append(_Live.start(c, started, model, signature))
+            key = (c.kind, c.target, tuple(sorted(c.env.items())))
+            if key not in servers:  # contenders that differ only in their path share one
+                log = Path(tmp) / f"{c.label.replace(' ', '_')}.log"
+                servers[key] = stack.enter_context(
+                    running_server(c.kind, c.target, registry.resolve(), log, 90.0, **c.env)
+                )
+            live.append(_Live.start(c, servers[key], model, signature))
         for level in levels:
             for _ in range(rounds):
                 for server in live:
